@@ -1,0 +1,42 @@
+# Everything installs into .venv from this project's own files; only Python is required.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch, installed first so sentence-transformers does not pull a CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: run test bench install install-dev serve chat clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip check
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## make run: ingest the bundled knowledge, then start the Slack bot if tokens are configured,
+## otherwise the terminal chat (it says which and why).
+run: install
+	$(BIN)/advisor ingest
+	$(BIN)/advisor start
+
+## make test: the full test suite (real embeddings, real Chroma, real SQLite, a real local model).
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+## make bench: benchmarks against a naive LangChain pipeline; writes bench/results.md and bench/latency.png.
+bench: install-dev
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .advisor .pytest_cache

@@ -1,0 +1,219 @@
+"""The core service: every shell (CLI, Slack) calls these methods and only renders results."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ingest import IngestReport, KnowledgeIndex, sync
+from ingest.embeddings import Embedder, model_label
+from ingest.pipeline import IngestLock, Progress
+
+from .answer import (
+    NOT_COVERED, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
+    source_entry,
+)
+from .llm.backends import BackendError
+from .llm.redaction import redact
+from .llm.routing import Route, Router
+from .retrieval import Mode, Retrieval, Retriever
+from .settings import Settings
+from .store import Store, new_id
+
+log = logging.getLogger(__name__)
+
+# Knowledge-folder files that are configuration, not documents to index.
+NON_DOCUMENTS = ("assessment.yaml", "README.md")
+
+
+class AdvisorService:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._index: KnowledgeIndex | None = None
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()
+        self._router: Router | None = None
+        self._store: Store | None = None
+
+    # --- shared resources, loaded once and only when needed ----------------------------------
+
+    @property
+    def index(self) -> KnowledgeIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = KnowledgeIndex(self.settings.home, self.settings.chroma_url or None)
+        return self._index
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    self._embedder = Embedder(self.settings.embedding_model or None)
+        return self._embedder
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            with self._lock:
+                if self._router is None:
+                    self._router = Router(self.settings)
+        return self._router
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = Store(self.settings.bot_db_path)
+        return self._store
+
+    @property
+    def retriever(self) -> Retriever:
+        return Retriever(self.index, self.embedder)
+
+    def warm_up(self) -> None:
+        """Load the model, index and backends once at start (the Slack bot does this)."""
+        _ = self.router, self.store
+        self.embedder.embed_query("warm up")
+        self.index.counts()
+
+    # --- answers ------------------------------------------------------------------------------
+
+    def retrieve(self, question: str, k: int | None = None, mode: Mode = "hybrid") -> Retrieval:
+        return self.retriever.search(question, k or self.settings.top_k, mode)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        conversation: str | None = None,
+        user: str | None = None,
+        channel: str | None = None,
+        top_k: int | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer from the knowledge with citations, or abstain. Never raises for backend
+        failures: they fall back (ADVISOR_LLM_FALLBACK) and are recorded on the answer."""
+        started = time.perf_counter()
+        question = (question or "").strip()
+        if not question:
+            raise ValueError("the question is empty")
+        history = self.store.history(conversation) if conversation else []
+        standalone = self._standalone(question, history)
+        retrieval = self.retrieve(standalone, top_k)
+        hits = retrieval.hits
+        if retrieval.best_similarity < self.settings.min_relevance:
+            answer = self._abstain(question, retrieval)
+        else:
+            route = self.router.route([question, *(t["text"] for t in history if t["role"] == "user")], hits)
+            answer = self._compose(question, standalone, history, hits, route, on_text)
+        answer.standalone_question = standalone if standalone != question else None
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        answer.id = self._audit(answer, user, channel, conversation)
+        if conversation:
+            self.store.add_message(conversation, "user", question)
+            self.store.add_message(conversation, "assistant", answer.text, answer.id)
+        return answer
+
+    def _standalone(self, question: str, history: list[dict]) -> str:
+        previous = [t["text"] for t in history if t["role"] == "user"]
+        if not previous:
+            return question
+        route = self.router.route([question, *previous], [])
+        if route.backend is not None:
+            messages = condense_messages(question, history)
+            if route.redact:
+                messages = [(role, redact(text)[0]) for role, text in messages]
+            try:
+                condensed = route.backend.invoke(messages).text.strip()
+                if 3 < len(condensed) < 500:
+                    return condensed
+            except BackendError as exc:
+                log.warning("condensing the follow-up failed, using the conversation as is: %s", exc)
+        # Without a model: the previous question gives the follow-up its subject.
+        return f"{previous[-1]} {question}"
+
+    def _abstain(self, question: str, retrieval: Retrieval) -> Answer:
+        closest = list(dict.fromkeys(h.chunk["title"] for h in retrieval.hits))[:3]
+        text = NOT_COVERED
+        if closest:
+            text += " The closest documents are: " + "; ".join(closest) + "."
+        return Answer(question, text, True, "none", "none", "nothing relevant enough was found",
+                      [source_entry(n, h) for n, h in enumerate(retrieval.hits[:3], 1)])
+
+    def _compose(self, question, standalone, history, hits, route: Route, on_text) -> Answer:
+        error = None
+        while route.backend is not None:
+            messages = build_messages(standalone, hits, history)
+            if route.redact:
+                messages = [(role, redact(text)[0]) for role, text in messages]
+            try:
+                if on_text is not None and route.backend.can_stream:
+                    text = ""
+                    for delta in route.backend.stream(messages):
+                        text += delta
+                        on_text(text)
+                else:
+                    text = route.backend.invoke(messages).text
+                cleaned, cited = clean_citations(text, len(hits))
+                if cleaned:
+                    sources = [source_entry(n, hits[n - 1]) for n in cited] or [
+                        source_entry(n, h) for n, h in enumerate(hits, 1)]
+                    return Answer(question, cleaned, False, route.name, route.kind, route.reason, sources,
+                                  error=error)
+                raise BackendError("the model returned an empty answer")
+            except BackendError as exc:
+                error = str(exc)
+                log.warning("backend %s failed: %s", route.name, exc)
+                route = self.router.fallback(route, error)
+        text, cited = clean_citations(extractive_answer(standalone, hits), len(hits))
+        sources = [source_entry(n, hits[n - 1]) for n in cited]
+        return Answer(question, text, False, "extractive", route.kind, route.reason, sources, error=error)
+
+    def _audit(self, answer: Answer, user, channel, conversation) -> str:
+        return self.store.log_answer(
+            {
+                "id": new_id(), "user": user, "channel": channel, "conversation": conversation,
+                "question": answer.question, "backend": answer.backend, "route": answer.route,
+                "route_reason": answer.route_reason, "abstained": int(answer.abstained),
+                "source_ids": [s["source"] + "#" + s["section"] for s in answer.sources],
+                "latency_ms": (answer.latency_ms), "error": answer.error, "answer": answer.text,
+            },
+            hash_questions=self.settings.audit_questions == "hash",
+        )
+
+    # --- knowledge ---------------------------------------------------------------------------
+
+    def ingest(self, paths: Sequence[Path | str] | None = None, *, full: bool = False,
+               progress: Progress | None = None) -> IngestReport:
+        s = self.settings
+        report = sync(
+            s.knowledge_dir, s.home, paths=paths, full=full, max_file_mb=s.max_file_mb,
+            exclude=NON_DOCUMENTS, progress=progress, index=self.index, embedder=self.embedder,
+        )
+        self._after_ingest()
+        return report
+
+    def _after_ingest(self) -> None:
+        """Hook for derived state (keyword index, framework) to refresh."""
+
+    def ingest_running(self) -> bool:
+        return IngestLock.busy(self.settings.home)
+
+    def status(self) -> dict:
+        docs, chunks = self.index.counts()
+        last = self.index.last_run()
+        return {
+            "documents": docs,
+            "chunks": chunks,
+            "last_run": last,
+            "embedding_model": model_label(self.settings.embedding_model or None),
+            "store": self.index.store_location,
+            "knowledge_dir": str(self.settings.knowledge_dir),
+            "llm": self.settings.llm,
+            "llm_local": self.settings.llm_local or None,
+        }

@@ -1,0 +1,80 @@
+"""The one settings object: environment variables and ``.env``; the names are a contract."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Knowledge and index
+    home: Path = Field(Path(".advisor"), validation_alias="ADVISOR_HOME")
+    knowledge_dir: Path = Field(Path("knowledge"), validation_alias="ADVISOR_KNOWLEDGE_DIR")
+    embedding_model: str = Field("", validation_alias="ADVISOR_EMBEDDING_MODEL")
+    chroma_url: str = Field("", validation_alias="ADVISOR_CHROMA_URL")
+    max_file_mb: float = Field(20.0, gt=0, validation_alias="ADVISOR_MAX_FILE_MB")
+
+    # Retrieval and answering
+    top_k: int = Field(5, ge=1, le=50, validation_alias="ADVISOR_TOP_K")
+    min_relevance: float = Field(0.42, validation_alias="ADVISOR_MIN_RELEVANCE")
+    llm: str = Field("extractive", validation_alias="ADVISOR_LLM")
+    llm_local: str = Field("", validation_alias="ADVISOR_LLM_LOCAL")
+    llm_base_url: str = Field("", validation_alias="ADVISOR_LLM_BASE_URL")
+    llm_api_key: str = Field("", validation_alias="ADVISOR_LLM_API_KEY")
+    llm_timeout: float = Field(60.0, gt=0, validation_alias="ADVISOR_LLM_TIMEOUT")
+    llm_retries: int = Field(2, ge=0, le=10, validation_alias="ADVISOR_LLM_RETRIES")
+    llm_fallback: str = Field("extractive", validation_alias="ADVISOR_LLM_FALLBACK")
+    llm_max_tokens: int = Field(512, ge=16, validation_alias="ADVISOR_LLM_MAX_TOKENS")
+    audit_questions: Literal["plain", "hash"] = Field("plain", validation_alias="ADVISOR_AUDIT_QUESTIONS")
+
+    # Administration
+    admins: str = Field("", validation_alias="ADVISOR_ADMINS")
+    admins_include_workspace_admins: bool = Field(
+        False, validation_alias="ADVISOR_ADMINS_INCLUDE_WORKSPACE_ADMINS"
+    )
+    max_upload_mb: float = Field(10.0, gt=0, validation_alias="ADVISOR_MAX_UPLOAD_MB")
+    reply_to_bots: bool = Field(False, validation_alias="ADVISOR_REPLY_TO_BOTS")
+
+    # Slack
+    slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: str = Field("", validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(SLACK_DEFAULT_API_URL, validation_alias="SLACK_API_URL")
+    port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "ADVISOR_PORT"))
+    http_threads: int = Field(16, ge=1, validation_alias="ADVISOR_HTTP_THREADS")
+
+    log_level: str = Field("INFO", validation_alias="ADVISOR_LOG_LEVEL")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        value = value or SLACK_DEFAULT_API_URL
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.admins.replace(";", ",").split(",") if part.strip())
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret))
+
+    @property
+    def framework_path(self) -> Path:
+        return self.knowledge_dir / "assessment.yaml"
+
+    @property
+    def bot_db_path(self) -> Path:
+        return self.home / "advisor.db"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,348 @@
+"""The knowledge index: Chroma for vectors, SQLite for everything that must be consistent.
+
+SQLite (``index.db``) is the source of truth: the manifest of documents, the chunk rows with
+their text (under an FTS5 index for keyword search) and the ingest history. Chroma holds one
+vector per chunk id. A document version becomes visible when its SQLite transaction commits;
+vectors are written before that commit and old ones deleted after it, so a search that keeps
+only ids present in SQLite sees one version of each document, never a mix, and a crash at any
+point leaves nothing but unreferenced vectors that the next run sweeps away.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+from urllib.parse import urlparse
+
+import sqlite_utils
+
+COLLECTION = "advisor_chunks"
+_CHROMA_BATCH = 2000
+
+_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i if in is it me my of on or our should "
+    "the their there this to us we what when where which who why will with you your".split()
+)
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class IndexError_(RuntimeError):
+    """The index cannot be opened or reached (a run-level failure)."""
+
+
+class KnowledgeIndex:
+    def __init__(self, home: Path | str, chroma_url: str | None = None):
+        self.home = Path(home)
+        self.chroma_url = chroma_url or None
+        self.db_path = self.home / "index.db"
+        self._local = threading.local()
+        self._client = None
+        self._collection = None
+        self._client_lock = threading.Lock()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._ensure_schema()
+
+    # --- SQLite ----------------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """One connection per thread: a reader must never share a writer's open transaction."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(str(self.db_path), timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    def _ensure_schema(self) -> None:
+        db = self.db
+        if "documents" not in db.table_names():
+            db["documents"].create(
+                {
+                    "source": str, "path": str, "content_hash": str, "size": int,
+                    "title": str, "classification": str, "version": str, "owner": str,
+                    "effective": str, "chunk_count": int, "ingested_at": str,
+                },
+                pk="source",
+            )
+        if "chunks" not in db.table_names():
+            db["chunks"].create(
+                {
+                    "id": str, "source": str, "content_hash": str, "idx": int, "title": str,
+                    "section": str, "text": str, "classification": str, "version": str,
+                },
+                pk="id",
+            )
+            db["chunks"].create_index(["source"])
+            db["chunks"].enable_fts(["title", "section", "text"], create_triggers=True, tokenize="porter")
+        if "runs" not in db.table_names():
+            db["runs"].create(
+                {
+                    "id": int, "started_at": str, "finished_at": str, "status": str, "full": int,
+                    "paths": str, "added": int, "updated": int, "unchanged": int, "removed": int,
+                    "failed": int, "chunks": int, "errors": str, "seconds": float,
+                },
+                pk="id",
+            )
+        if "meta" not in db.table_names():
+            db["meta"].create({"key": str, "value": str}, pk="key")
+
+    @contextmanager
+    def snapshot(self):
+        """One read transaction: every query inside sees the same committed state."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.commit()
+
+    def get_meta(self, key: str) -> str | None:
+        rows = list(self.db.query("select value from meta where key = ?", [key]))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    def documents(self) -> dict[str, dict]:
+        return {row["source"]: row for row in self.db["documents"].rows}
+
+    def document(self, source: str) -> dict | None:
+        rows = list(self.db.query("select * from documents where source = ?", [source]))
+        return rows[0] if rows else None
+
+    def chunk_ids_for(self, source: str) -> list[str]:
+        return [r["id"] for r in self.db.query("select id from chunks where source = ?", [source])]
+
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {r["id"]: r for r in self.db.query(f"select * from chunks where id in ({marks})", list(ids))}
+
+    def chunks_for_section(self, source: str, section_prefix: str) -> list[dict]:
+        return list(
+            self.db.query(
+                "select * from chunks where source = ? and (section = ? or section like ?) order by idx",
+                [source, section_prefix, section_prefix + " > %"],
+            )
+        )
+
+    def commit_document(self, doc: dict, chunks: list[dict]) -> list[str]:
+        """Atomically make ``chunks`` the current version of ``doc``; return superseded ids."""
+        db = self.db
+        with db.atomic():
+            old = [r["id"] for r in db.query("select id from chunks where source = ?", [doc["source"]])]
+            db.execute("delete from chunks where source = ?", [doc["source"]])
+            if chunks:
+                db["chunks"].insert_all(chunks, pk="id")
+            db["documents"].upsert(doc, pk="source")
+        new_ids = {c["id"] for c in chunks}
+        return [i for i in old if i not in new_ids]
+
+    def remove_document(self, source: str) -> list[str]:
+        db = self.db
+        with db.atomic():
+            old = [r["id"] for r in db.query("select id from chunks where source = ?", [source])]
+            db.execute("delete from chunks where source = ?", [source])
+            db.execute("delete from documents where source = ?", [source])
+        return old
+
+    def clear(self) -> None:
+        db = self.db
+        with db.atomic():
+            db.execute("delete from chunks")
+            db.execute("delete from documents")
+        self.reset_vectors()
+
+    def counts(self) -> tuple[int, int]:
+        docs = self.db.execute("select count(*) from documents").fetchone()[0]
+        chunks = self.db.execute("select count(*) from chunks").fetchone()[0]
+        return docs, chunks
+
+    def all_chunks(self) -> Iterable[dict]:
+        return self.db.query("select * from chunks order by source, idx")
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, full: bool, paths: Sequence[str]) -> tuple[int, bool]:
+        """Record a run; return its id and whether an earlier run never finished (a crash)."""
+        db = self.db
+        with db.atomic():
+            crashed = db.execute("select count(*) from runs where status = 'running'").fetchone()[0]
+            db.execute("update runs set status = 'crashed' where status = 'running'")
+            cur = db.execute(
+                "insert into runs (started_at, status, full, paths) values (?, 'running', ?, ?)",
+                [utcnow(), int(full), json.dumps(list(paths))],
+            )
+        return cur.lastrowid, bool(crashed)
+
+    def finish_run(self, run_id: int, status: str, report: dict) -> None:
+        db = self.db
+        with db.atomic():
+            db["runs"].update(
+                run_id,
+                {
+                    "finished_at": utcnow(), "status": status,
+                    "added": report.get("added", 0), "updated": report.get("updated", 0),
+                    "unchanged": report.get("unchanged", 0), "removed": report.get("removed", 0),
+                    "failed": len(report.get("failed", [])), "chunks": report.get("chunks", 0),
+                    "errors": json.dumps(report.get("failed", [])), "seconds": report.get("seconds", 0.0),
+                },
+            )
+
+    def runs(self, limit: int = 10) -> list[dict]:
+        return list(self.db.query("select * from runs order by id desc limit ?", [limit]))
+
+    def last_run(self) -> dict | None:
+        rows = self.runs(1)
+        return rows[0] if rows else None
+
+    def generation(self) -> int:
+        """Changes whenever a run finishes: lets readers refresh derived state cheaply."""
+        row = self.db.execute("select max(id), count(*) from runs where finished_at is not null").fetchone()
+        return int(row[0] or 0)
+
+    # --- keyword search --------------------------------------------------------------------
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[dict, float]]:
+        terms = [t for t in re.findall(r"\w+", query.lower()) if t not in _STOPWORDS and len(t) > 1]
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        rows = self.db.query(
+            "select chunks.*, bm25(chunks_fts, 2.0, 2.0, 1.0) as rank from chunks_fts "
+            "join chunks on chunks.rowid = chunks_fts.rowid "
+            "where chunks_fts match ? order by rank limit ?",
+            [match, k],
+        )
+        return [(row, -row.pop("rank")) for row in rows]
+
+    # --- Chroma ----------------------------------------------------------------------------
+
+    def _open_client(self):
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False, allow_reset=True)
+        if self.chroma_url:
+            url = urlparse(self.chroma_url)
+            if not url.hostname:
+                raise IndexError_(f"ADVISOR_CHROMA_URL '{self.chroma_url}' is not a URL like http://host:8000")
+            ssl = url.scheme == "https"
+            try:
+                return chromadb.HttpClient(
+                    host=url.hostname, port=url.port or (443 if ssl else 8000), ssl=ssl, settings=settings
+                )
+            except Exception as exc:
+                raise IndexError_(f"cannot reach the Chroma server at {self.chroma_url}: {exc}") from exc
+        return chromadb.PersistentClient(path=str(self.home / "chroma"), settings=settings)
+
+    @property
+    def collection(self):
+        if self._collection is None:
+            with self._client_lock:
+                if self._collection is None:
+                    self._client = self._open_client()
+                    try:
+                        self._collection = self._client.get_or_create_collection(
+                            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                        )
+                    except Exception as exc:
+                        raise IndexError_(f"cannot open the Chroma collection: {exc}") from exc
+        return self._collection
+
+    @property
+    def store_location(self) -> str:
+        return self.chroma_url or str(self.home / "chroma")
+
+    def add_vectors(self, chunks: list[dict], embeddings: list[list[float]]) -> None:
+        for start in range(0, len(chunks), _CHROMA_BATCH):
+            part = chunks[start:start + _CHROMA_BATCH]
+            self.collection.upsert(
+                ids=[c["id"] for c in part],
+                embeddings=embeddings[start:start + _CHROMA_BATCH],
+                documents=[c["text"] for c in part],
+                metadatas=[
+                    {
+                        "source": c["source"], "title": c["title"], "section": c["section"] or "",
+                        "classification": c["classification"], "version": c["version"] or "",
+                        "content_hash": c["content_hash"],
+                    }
+                    for c in part
+                ],
+            )
+
+    def delete_vectors(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), _CHROMA_BATCH):
+            self.collection.delete(ids=ids[start:start + _CHROMA_BATCH])
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        return {i: list(e) for i, e in zip(got["ids"], got["embeddings"])}
+
+    def vector_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            got = self.collection.get(include=[], limit=10_000, offset=offset)
+            if not got["ids"]:
+                return ids
+            ids.update(got["ids"])
+            offset += len(got["ids"])
+
+    def sweep_orphans(self) -> int:
+        """Delete vectors no committed chunk refers to (left by a crash mid-run)."""
+        known = {r["id"] for r in self.db.query("select id from chunks")}
+        orphans = [i for i in self.vector_ids() if i not in known]
+        self.delete_vectors(orphans)
+        return len(orphans)
+
+    def missing_vectors(self) -> set[str]:
+        known = {r["id"] for r in self.db.query("select id from chunks")}
+        return known - self.vector_ids()
+
+    def reset_vectors(self) -> None:
+        client = self._client if self._collection is not None else None
+        if client is None:
+            _ = self.collection
+            client = self._client
+        with self._client_lock:
+            try:
+                client.delete_collection(COLLECTION)
+            except Exception:
+                pass  # already gone
+            self._collection = None
+        _ = self.collection
+
+    def nearest_ids(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+        """Nearest vector ids with cosine similarity; may include superseded versions."""
+        if self.collection.count() == 0:
+            return []
+        # Over-fetch: superseded vectors may still be present while an ingest runs.
+        got = self.collection.query(query_embeddings=[embedding], n_results=k * 2 + 4, include=["distances"])
+        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    def resolve(self, hits: list[tuple[str, float]], k: int) -> list[tuple[dict, float]]:
+        """Keep only ids of committed chunk versions, as rows."""
+        rows = self.chunks_by_id([i for i, _ in hits])
+        return [(rows[i], score) for i, score in hits if i in rows][:k]
+
+    def dense_search(self, embedding: list[float], k: int) -> list[tuple[dict, float]]:
+        return self.resolve(self.nearest_ids(embedding, k), k)

@@ -1,0 +1,258 @@
+"""Turn files of the supported formats into Markdown-like text plus metadata.
+
+Every loader produces Markdown headings (``#``...) so one heading-aware chunker serves all
+formats. Anything that cannot be read honestly raises :class:`LoadError` with a reason a
+person can act on; nothing is guessed.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
+CLASSIFICATIONS = ("public", "internal", "confidential")
+DEFAULT_CLASSIFICATION = "internal"
+
+
+class LoadError(Exception):
+    """A document could not be loaded; the message is shown to the user as the reason."""
+
+
+@dataclass
+class LoadedDocument:
+    title: str
+    text: str
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def classification(self) -> str:
+        return self.metadata.get("classification", DEFAULT_CLASSIFICATION)
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def load_bytes(name: str, data: bytes) -> LoadedDocument:
+    """Load a document from its bytes; ``name`` supplies the extension and fallback title."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(
+            f"unsupported file type '{suffix or '(none)'}'; supported: "
+            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+        )
+    if not data.strip():
+        raise LoadError("empty document")
+    loader = {
+        ".md": _load_markdown,
+        ".markdown": _load_markdown,
+        ".txt": _load_text,
+        ".pdf": _load_pdf,
+        ".docx": _load_docx,
+        ".html": _load_html,
+        ".htm": _load_html,
+    }[suffix]
+    doc = loader(data, Path(name).stem)
+    if not doc.text.strip():
+        raise LoadError("document has no extractable text")
+    return doc
+
+
+def load_path(path: Path, max_bytes: int | None = None) -> LoadedDocument:
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise LoadError(
+                f"file is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:g} MB limit "
+                "(ADVISOR_MAX_FILE_MB)"
+            )
+        data = path.read_bytes()
+    except PermissionError:
+        raise LoadError("file is not readable (permission denied)") from None
+    except OSError as exc:
+        raise LoadError(f"file could not be read: {exc.strerror or exc}") from None
+    return load_bytes(path.name, data)
+
+
+# --- text formats -------------------------------------------------------------------------
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise LoadError("looks like a binary file, not text (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(
+            f"not valid UTF-8 text (invalid byte at offset {exc.start}); save the file as UTF-8"
+        ) from None
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_LIQUID_BLOCK = re.compile(r"\{%-?\s*(raw|comment)\s*-?%\}.*?\{%-?\s*end\1\s*-?%\}", re.S)
+_LIQUID_TAG = re.compile(r"\{%.*?%\}", re.S)
+_LIQUID_OUTPUT = re.compile(r"\{\{.*?\}\}", re.S)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+
+
+def clean_markdown(text: str) -> str:
+    """Strip template tags and link targets, keeping the words a reader sees."""
+    text = _HTML_COMMENT.sub("", text)
+    text = _LIQUID_BLOCK.sub("", text)
+    # Links first: their targets often hold Liquid tags such as {% page "..." %}.
+    text = _IMAGE.sub(lambda m: m.group(1), text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = _REF_LINK.sub(lambda m: m.group(1), text)
+    text = _LIQUID_TAG.sub("", text)
+    text = _LIQUID_OUTPUT.sub("", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _front_matter(text: str) -> tuple[dict, str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise LoadError(f"malformed front matter{where}: {problem}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise LoadError("malformed front matter: expected 'key: value' pairs")
+    return meta, text[match.end():]
+
+
+def _normalise_metadata(meta: dict) -> dict:
+    out: dict = {}
+    for key in ("title", "owner", "version", "effective"):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, (dict, list)):
+            out[key] = str(value).strip()
+    classification = meta.get("classification")
+    if classification is not None:
+        value = str(classification).strip().lower()
+        if value not in CLASSIFICATIONS:
+            raise LoadError(
+                f"front matter classification '{classification}' is not one of "
+                + " | ".join(CLASSIFICATIONS)
+            )
+        out["classification"] = value
+    return out
+
+
+def _load_markdown(data: bytes, stem: str) -> LoadedDocument:
+    raw = _decode(data)
+    meta, body = _front_matter(raw)
+    metadata = _normalise_metadata(meta)
+    body = clean_markdown(body)
+    title = metadata.get("title")
+    if not title:
+        h1 = _H1.search(body)
+        title = h1.group(1).strip() if h1 else _title_from_stem(stem)
+    metadata["title"] = title
+    return LoadedDocument(title=title, text=body, metadata=metadata)
+
+
+def _load_text(data: bytes, stem: str) -> LoadedDocument:
+    text = _decode(data).replace("\r\n", "\n").strip()
+    title = _title_from_stem(stem)
+    return LoadedDocument(title=title, text=text, metadata={"title": title})
+
+
+def _title_from_stem(stem: str) -> str:
+    words = re.sub(r"[-_]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else "Untitled"
+
+
+# --- binary formats -----------------------------------------------------------------------
+
+def _load_pdf(data: bytes, stem: str) -> LoadedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    if not data.lstrip().startswith(b"%PDF"):
+        raise LoadError("not a PDF file (missing %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise LoadError("PDF is encrypted; upload an unencrypted copy")
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        info_title = (reader.metadata.title if reader.metadata else None) or ""
+    except LoadError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoadError(f"corrupt or unreadable PDF: {exc}") from None
+    title = info_title.strip() or _title_from_stem(stem)
+    # Pages become sections so a citation can say where in the PDF the text is.
+    body = "\n\n".join(f"## Page {n}\n\n{text}" for n, text in enumerate(pages, 1) if text)
+    return LoadedDocument(title=title, text=body, metadata={"title": title})
+
+
+def _load_docx(data: bytes, stem: str) -> LoadedDocument:
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise LoadError(f"corrupt or unreadable DOCX: {exc}") from None
+    lines: list[str] = []
+    for para in document.paragraphs:
+        text = para.text.strip()
+        if not text:
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        level = _heading_level(style)
+        lines.append(f"{'#' * level} {text}" if level else text)
+    title = (document.core_properties.title or "").strip()
+    if not title:
+        h1 = _H1.search("\n".join(lines))
+        title = h1.group(1) if h1 else _title_from_stem(stem)
+    return LoadedDocument(title=title, text="\n\n".join(lines), metadata={"title": title})
+
+
+def _heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = re.match(r"Heading (\d)", style)
+    return min(int(match.group(1)), 6) if match else 0
+
+
+def _load_html(data: bytes, stem: str) -> LoadedDocument:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(data), "html.parser")
+    for tag in soup(["script", "style", "nav", "footer", "noscript"]):
+        tag.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    lines: list[str] = []
+    root = soup.body or soup
+    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td"]):
+        if el.find_parent(["p", "li", "pre", "td"]) is not None:
+            continue
+        text = el.get_text(" ", strip=True)
+        if not text:
+            continue
+        if el.name.startswith("h"):
+            lines.append(f"{'#' * int(el.name[1])} {text}")
+        elif el.name == "li":
+            lines.append(f"- {text}")
+        else:
+            lines.append(text)
+    if not title:
+        h1 = _H1.search("\n".join(lines))
+        title = h1.group(1) if h1 else _title_from_stem(stem)
+    return LoadedDocument(title=title, text="\n\n".join(lines), metadata={"title": title})
