@@ -96,3 +96,115 @@ def status(ctx: click.Context, as_json: bool) -> None:
                      f"+{value['added']} ~{value['updated']} ={value['unchanged']} "
                      f"-{value['removed']} failed {value['failed']}")
         click.echo(f"{key.replace('_', ' ')}: {value if value not in (None, '') else '-'}")
+
+
+# --- answers ------------------------------------------------------------------------------
+
+def _print_answer(answer) -> None:
+    click.echo(answer.text)
+    if answer.sources:
+        click.echo("\nSources:" if not answer.abstained else "\nClosest documents:")
+        for s in answer.sources:
+            section = f" › {s['section']}" if s["section"] else ""
+            click.echo(f"  [{s['n']}] {s['title']}{section}  ({s['source']})")
+    click.secho(f"\n{answer.route_label} · {answer.latency_ms:.0f} ms", dim=True)
+
+
+def _answer_or_fail(service, question: str, **kwargs):
+    from .llm.backends import BackendConfigError
+
+    try:
+        return service.ask(question, **kwargs)
+    except BackendConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--batch", type=click.File("r"), help="Answer one question per line of FILE (JSON Lines with --json).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Sources to retrieve (ADVISOR_TOP_K).")
+@click.pass_context
+def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: int | None) -> None:
+    """Answer QUESTION from the guidance and policies, with citations."""
+    if (question is None) == (batch is None):
+        raise click.UsageError("give either a QUESTION or --batch FILE")
+    service = _service(ctx)
+    _check_index(service)
+    questions = [question] if question is not None else [ln.strip() for ln in batch if ln.strip()]
+    for q in questions:
+        answer = _answer_or_fail(service, q, top_k=top_k, user="cli")
+        if as_json:
+            _emit(answer.to_dict())
+        else:
+            _print_answer(answer)
+            if len(questions) > 1:
+                click.echo("\n" + "-" * 60 + "\n")
+
+
+def _check_index(service) -> None:
+    docs, _ = service.index.counts()
+    if docs == 0:
+        raise click.ClickException("the knowledge index is empty: run 'advisor ingest' first")
+
+
+@main.command()
+@click.pass_context
+def chat(ctx: click.Context) -> None:
+    """A terminal conversation with follow-up questions (Ctrl-D or 'exit' to leave)."""
+    import uuid
+
+    service = _service(ctx)
+    _check_index(service)
+    conversation = f"cli:{uuid.uuid4().hex[:12]}"
+    click.secho("GenAI Strategy Advisor — ask about GenAI approaches or your AI policies.", bold=True)
+    click.echo("Follow-up questions keep the conversation. Type 'exit' to leave.\n")
+    while True:
+        try:
+            question = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        if question.strip().lower() in ("exit", "quit", ":q"):
+            return
+        if not question.strip():
+            continue
+        answer = _answer_or_fail(service, question, conversation=conversation, user="cli")
+        click.echo()
+        _print_answer(answer)
+        click.echo()
+
+
+# --- Slack ------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--http", "mode", flag_value="http", help="HTTP mode on $PORT (Events API, signed requests).")
+@click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
+def serve(mode: str | None) -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on $PORT."""
+    from .slack.server import SlackConfigError, serve as run_server
+
+    try:
+        run_server(_settings(), mode)
+    except SlackConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.pass_context
+def start(ctx: click.Context) -> None:
+    """Start the Slack bot if Slack tokens are configured, else the terminal chat (says which)."""
+    settings = _settings()
+    if settings.slack_configured:
+        mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.port}"
+        click.echo(f"Slack tokens found (environment or .env): starting the Slack bot in {mode}.")
+        ctx.invoke(serve)
+    else:
+        missing = [n for n, v in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
+                                  ("SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
+                                   settings.slack_app_token or settings.slack_signing_secret)) if not v]
+        click.echo(f"No Slack configuration ({', '.join(missing)} not set): opening the terminal chat. "
+                   "See README › Slack setup to run the bot in Slack.")
+        ctx.invoke(chat)

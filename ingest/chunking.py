@@ -94,23 +94,27 @@ def chunk_document(
     return chunks
 
 
-def _units(text: str, count_tokens: TokenCounter, budget: int) -> list[tuple[str, int]]:
+Unit = tuple[str, int, bool]  # text, tokens, starts a paragraph
+
+
+def _units(text: str, count_tokens: TokenCounter, budget: int) -> list[Unit]:
     """Paragraphs, split further into sentences and word runs until each fits the budget."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     counts = count_tokens(paragraphs) if paragraphs else []
-    units: list[tuple[str, int]] = []
+    units: list[Unit] = []
     for para, n in zip(paragraphs, counts):
         if n <= budget:
-            units.append((para, n))
+            units.append((para, n, True))
             continue
         pieces = [s for s in _SENTENCE_END.split(para) if s.strip()]
         if len(pieces) == 1:
             pieces = para.splitlines() if "\n" in para else pieces
+        first = True
         for piece, m in zip(pieces, count_tokens(pieces)):
-            if m <= budget:
-                units.append((piece, m))
-            else:
-                units.extend(_split_words(piece, count_tokens, budget))
+            parts = [(piece, m)] if m <= budget else _split_words(piece, count_tokens, budget)
+            for part, k in parts:
+                units.append((part, k, first))
+                first = False
     return units
 
 
@@ -133,15 +137,15 @@ def _split_words(text: str, count_tokens: TokenCounter, budget: int) -> list[tup
     return out
 
 
-def _pack(units: list[tuple[str, int]], budget: int, overlap: int) -> list[tuple[str, int]]:
+def _pack(units: list[Unit], budget: int, overlap: int) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
-    current: list[tuple[str, int]] = []
+    current: list[Unit] = []
     size = 0
     for unit in units:
         # +1 approximates the separator; the tokenizer does not count blank lines.
         if current and size + unit[1] + 1 > budget:
             out.append(_join(current))
-            carried: list[tuple[str, int]] = []
+            carried: list[Unit] = []
             carried_size = 0
             for prev in reversed(current):
                 if carried_size + prev[1] > overlap or carried_size + prev[1] + unit[1] > budget:
@@ -156,8 +160,11 @@ def _pack(units: list[tuple[str, int]], budget: int, overlap: int) -> list[tuple
     return out
 
 
-def _join(units: list[tuple[str, int]]) -> tuple[str, int]:
-    return "\n\n".join(u for u, _ in units), sum(n for _, n in units) + len(units) - 1
+def _join(units: list[Unit]) -> tuple[str, int]:
+    text = units[0][0]
+    for unit, _, para_start in units[1:]:
+        text += ("\n\n" if para_start else " ") + unit
+    return text, sum(u[1] for u in units) + len(units) - 1
 
 
 def chunk_id(source: str, content_hash: str, index: int) -> str:

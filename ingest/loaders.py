@@ -161,6 +161,11 @@ def _load_markdown(data: bytes, stem: str) -> LoadedDocument:
         h1 = _H1.search(body)
         title = h1.group(1).strip() if h1 else _title_from_stem(stem)
     metadata["title"] = title
+    redirect = meta.get("redirect_to")
+    if not body and isinstance(redirect, str) and redirect.strip():
+        # A moved page still answers "where is X?"; keep it findable by its title.
+        body = f"{title} has moved to {redirect.strip()}"
+        metadata["redirect_to"] = redirect.strip()
     return LoadedDocument(title=title, text=body, metadata=metadata)
 
 

@@ -63,3 +63,22 @@ def built_index(tmp_path_factory, embedder):
     report = service.ingest()
     assert not report.failed, report.failed
     return settings
+
+
+def corpus_paths() -> list[Path]:
+    return [KNOWLEDGE, CORPORA / "site-policy", CORPORA / "18f-handbook"]
+
+
+@pytest.fixture(scope="session")
+def corpora_index(tmp_path_factory, embedder):
+    """knowledge/ plus both shared corpora in one index, built once (about three minutes)."""
+    if not CORPORA.is_dir():
+        pytest.skip("../shared/corpora is absent (CI has it)")
+    from bot.settings import Settings
+    from bot.core import NON_DOCUMENTS
+    from ingest import sync
+
+    home = tmp_path_factory.mktemp("corpora") / "home"
+    settings = Settings(_env_file=None, ADVISOR_HOME=str(home), ADVISOR_KNOWLEDGE_DIR=str(KNOWLEDGE))
+    report = sync(KNOWLEDGE, home, paths=corpus_paths(), embedder=embedder, exclude=NON_DOCUMENTS)
+    return settings, report
