@@ -102,11 +102,44 @@ def _units(body: str) -> list[str]:
         if not block:
             continue
         lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+        if all(ln.startswith("|") for ln in lines):
+            units.extend(_table_rows(lines))
+            continue
         if all(re.match(r"([-*+]|\d+[.)])\s", ln) for ln in lines):
             units.extend(lines)
         else:
             units.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(lines)) if s.strip())
     return [u for u in units if len(u) > 15]
+
+
+_GENERIC = frozenset(
+    "choose choosing pick use using make sense team teams need needs want go going get best good "
+    "approach option".split()
+)
+_REFERRING = frozenset("it its they them their that those this these there one ones".split())
+
+
+def follow_up_query(question: str, previous: str) -> str:
+    """Without a model to rewrite it: a short or referring follow-up borrows the subject
+    words of the previous question ("and its cons?" after "When should we choose PaaS?")."""
+    words = _WORD.findall(question.lower())
+    content = [w for w in words if w not in _STOP]
+    if len(content) > 6 and not _REFERRING & set(words):
+        return question
+    mine = set(words)
+    subject = [w for w in re.findall(r"[A-Za-z0-9][\w-]*", previous)
+               if w.lower() not in _STOP and w.lower() not in _GENERIC and w.lower() not in mine]
+    return f"{question} {' '.join(dict.fromkeys(subject))}".strip()
+
+
+def _table_rows(lines: list[str]) -> list[str]:
+    """Each data row of a Markdown table as a bullet that names its columns."""
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    rows = [r for r in rows if not all(re.fullmatch(r":?-{2,}:?", c) for c in r if c)]
+    if len(rows) < 2:
+        return []
+    header, data = rows[0], rows[1:]
+    return ["- " + "; ".join(f"{h}: {v}" for h, v in zip(header, row) if v and v != "—") for row in data]
 
 
 def extractive_answer(question: str, hits: Sequence[Hit], max_units: int = 5, max_hits: int = 3) -> str:

@@ -208,3 +208,33 @@ def start(ctx: click.Context) -> None:
         click.echo(f"No Slack configuration ({', '.join(missing)} not set): opening the terminal chat. "
                    "See README › Slack setup to run the bot in Slack.")
         ctx.invoke(chat)
+
+
+@main.command("eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--top-k", type=click.IntRange(1, 50), default=5)
+@click.pass_context
+def eval_(ctx: click.Context, questions: Path, as_json: bool, top_k: int) -> None:
+    """Retrieval and answer quality on QUESTIONS.yaml: hybrid vs dense vs keyword.
+
+    Exits non-zero when the hybrid results miss the thresholds in the file."""
+    from .evaluation import METRICS, EvalFileError, evaluate, load_eval_set
+
+    try:
+        eval_set = load_eval_set(questions)
+    except EvalFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    service = _service(ctx)
+    _check_index(service)
+    report = evaluate(service, eval_set, k=top_k)
+    if as_json:
+        _emit(report)
+    else:
+        click.echo(f"{report['questions']} questions ({report['answerable']} answerable)\n")
+        click.echo(f"{'mode':<9}" + "".join(f"{m:>21}" for m in METRICS))
+        for mode, row in report["modes"].items():
+            click.echo(f"{mode:<9}" + "".join(f"{row[m]:>21.3f}" for m in METRICS))
+        click.echo(f"\nmin relevance {report['min_relevance']} (best on this set: {report['suggested_min_relevance']})")
+    if report["failed_thresholds"]:
+        raise click.ClickException("below thresholds: " + "; ".join(report["failed_thresholds"]))

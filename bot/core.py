@@ -13,7 +13,7 @@ from ingest.pipeline import IngestLock, Progress
 
 from .answer import (
     NOT_COVERED, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
-    source_entry,
+    follow_up_query, source_entry,
 )
 from .llm.backends import BackendError
 from .llm.redaction import redact
@@ -95,6 +95,8 @@ class AdvisorService:
         channel: str | None = None,
         top_k: int | None = None,
         on_text: Callable[[str], None] | None = None,
+        mode: Mode = "hybrid",
+        record: bool = True,
     ) -> Answer:
         """Answer from the knowledge with citations, or abstain. Never raises for backend
         failures: they fall back (ADVISOR_LLM_FALLBACK) and are recorded on the answer."""
@@ -104,7 +106,7 @@ class AdvisorService:
             raise ValueError("the question is empty")
         history = self.store.history(conversation) if conversation else []
         standalone = self._standalone(question, history)
-        retrieval = self.retrieve(standalone, top_k)
+        retrieval = self.retrieve(standalone, top_k, mode)
         hits = retrieval.hits
         if retrieval.best_similarity < self.settings.min_relevance:
             answer = self._abstain(question, retrieval)
@@ -113,8 +115,9 @@ class AdvisorService:
             answer = self._compose(question, standalone, history, hits, route, on_text)
         answer.standalone_question = standalone if standalone != question else None
         answer.latency_ms = (time.perf_counter() - started) * 1000
-        answer.id = self._audit(answer, user, channel, conversation)
-        if conversation:
+        if record:
+            answer.id = self._audit(answer, user, channel, conversation)
+        if conversation and record:
             self.store.add_message(conversation, "user", question)
             self.store.add_message(conversation, "assistant", answer.text, answer.id)
         return answer
@@ -134,8 +137,7 @@ class AdvisorService:
                     return condensed
             except BackendError as exc:
                 log.warning("condensing the follow-up failed, using the conversation as is: %s", exc)
-        # Without a model: the previous question gives the follow-up its subject.
-        return f"{previous[-1]} {question}"
+        return follow_up_query(question, previous[-1])
 
     def _abstain(self, question: str, retrieval: Retrieval) -> Answer:
         closest = list(dict.fromkeys(h.chunk["title"] for h in retrieval.hits))[:3]

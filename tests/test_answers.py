@@ -1,0 +1,137 @@
+"""The core service answering from the bundled knowledge: citations, abstention, follow-ups,
+audit, and the CLI's JSON contract."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bot.answer import clean_citations, extractive_answer
+from bot.core import AdvisorService
+from bot.retrieval import Hit
+
+from .conftest import ROOT
+
+
+@pytest.fixture()
+def service(built_index, embedder):
+    svc = AdvisorService(built_index)
+    svc._embedder = embedder
+    return svc
+
+
+def _sections(answer):
+    return [(s["source"], s["section"]) for s in answer.sources]
+
+
+@pytest.mark.parametrize(
+    "question,source,section",
+    [
+        ("What are the downsides of going with a PaaS provider?", "strategy/genai-implementation-approaches.md",
+         "Approach 1: Platform-as-a-Service (PaaS) Integration > Cons"),
+        ("When does self-hosting open models make sense?", "strategy/genai-implementation-approaches.md",
+         "Approach 2: Self-Hosted Open-Source Models > When to choose self-hosting"),
+        ("Which data classes may be sent to external AI services?", "policies/data-classification.md", None),
+        ("Who approves AI spend above 10,000 dollars a month?", "policies/ai-spend-approval.md", None),
+    ],
+)
+def test_answers_cite_the_right_document(service, question, source, section):
+    answer = service.ask(question)
+    assert not answer.abstained, answer.text
+    assert any(s == source for s, _ in _sections(answer)), _sections(answer)
+    if section:
+        assert (source, section) in _sections(answer)
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert cited and cited == {s["n"] for s in answer.sources}
+    assert answer.backend == "extractive" and answer.latency_ms > 0
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?", "Give me a recipe for lasagne"])
+def test_off_topic_questions_abstain_and_name_closest_documents(service, question):
+    answer = service.ask(question)
+    assert answer.abstained
+    assert answer.text.startswith("This is not covered by the guidance or policies")
+    assert "closest documents" in answer.text and answer.sources
+    assert answer.backend == "none"
+
+
+def test_empty_question_is_rejected(service):
+    with pytest.raises(ValueError, match="empty"):
+        service.ask("   ")
+
+
+def test_follow_up_uses_the_conversation(service):
+    first = service.ask("When should a team choose PaaS?", conversation="t-1", user="U1")
+    assert not first.abstained
+    follow = service.ask("and what are the cons?", conversation="t-1", user="U1")
+    assert follow.standalone_question and "PaaS" in follow.standalone_question
+    assert ("strategy/genai-implementation-approaches.md",
+            "Approach 1: Platform-as-a-Service (PaaS) Integration > Cons") in _sections(follow)
+    assert [m["role"] for m in service.store.history("t-1")] == ["user", "assistant", "user", "assistant"]
+
+
+def test_every_answer_is_audited(service, built_index):
+    answer = service.ask("What does the data residency policy require?", user="U9", channel="C9")
+    row = service.store.answer(answer.id)
+    assert row["user"] == "U9" and row["channel"] == "C9"
+    assert row["question"] == "What does the data residency policy require?"
+    assert row["backend"] == "extractive" and row["route"] == "extractive"
+    assert "confidential source" in row["route_reason"]
+    assert json.loads(row["source_ids"]) and row["latency_ms"] > 0
+
+    hashed = AdvisorService(built_index.model_copy(update={"audit_questions": "hash"}))
+    hashed._embedder = service.embedder
+    secret = hashed.ask("What does the data residency policy require?")
+    row = hashed.store.answer(secret.id)
+    assert row["question"] is None and len(row["question_hash"]) == 64
+
+
+def test_citation_cleanup_drops_unknown_numbers():
+    text, cited = clean_citations("PaaS is fast [1]. Vendors lock you in [4]. Both [2, 9].", 2)
+    assert text == "PaaS is fast [1]. Vendors lock you in. Both [2]."
+    assert cited == [1, 2]
+
+
+def test_extractive_answer_uses_table_rows():
+    chunk = {"id": "x", "source": "p.md", "title": "Spend", "section": "Thresholds", "classification": "internal",
+             "text": "Spend > Thresholds\n\n| Spend | Approver |\n|---|---|\n| Under $1,000 | Team lead |\n| Over $10,000 | CFO |"}
+    out = extractive_answer("Who approves spend over $10,000?", [Hit(chunk, 1.0, 0.8)])
+    assert "- Spend: Over $10,000; Approver: CFO [1]" in out
+
+
+def _cli(*args, home):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge")},
+    )
+
+
+def test_cli_ask_json_and_batch(built_index, tmp_path):
+    batch = tmp_path / "questions.txt"
+    batch.write_text("What are the pros of a hybrid strategy?\n\nWhat is the capital of France?\n")
+    out = _cli("ask", "--batch", str(batch), "--json", "--top-k", "3", home=built_index.home)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(lines) == 2
+    first, second = lines
+    assert {"answer", "abstained", "backend", "route", "sources", "latency_ms"} <= set(first)
+    assert not first["abstained"] and second["abstained"]
+    source = first["sources"][0]
+    assert {"n", "source", "title", "section", "text", "score"} <= set(source)
+    assert source["title"] == "GenAI Implementation Approaches" and "Hybrid" in source["section"]
+    assert source["text"].startswith("GenAI Implementation Approaches > Approach 3")
+
+
+def test_cli_ask_errors(built_index, tmp_path):
+    none = _cli("ask", home=built_index.home)
+    assert none.returncode != 0 and "QUESTION or --batch" in none.stderr
+    empty = _cli("ask", "hello", home=tmp_path / "empty-home")
+    assert empty.returncode != 0 and "run 'advisor ingest' first" in empty.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "What are PaaS pros?"], capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "ADVISOR_HOME": str(built_index.home), "ADVISOR_LLM": "bedrockish:model"}, timeout=300)
+    assert bad.returncode != 0 and "unknown provider 'bedrockish'" in bad.stderr
