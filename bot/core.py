@@ -16,7 +16,7 @@ from .answer import (
     follow_up_query, source_entry,
 )
 from .llm.backends import BackendError
-from .llm.redaction import redact
+from .llm.redaction import redact, strip_sensitive
 from .llm.routing import Route, Router
 from .retrieval import Mode, Retrieval, Retriever
 from .settings import Settings
@@ -106,7 +106,8 @@ class AdvisorService:
             raise ValueError("the question is empty")
         history = self.store.history(conversation) if conversation else []
         standalone = self._standalone(question, history)
-        retrieval = self.retrieve(standalone, top_k, mode)
+        # Secrets and addresses carry no meaning for search and only dilute the query.
+        retrieval = self.retrieve(strip_sensitive(standalone) or standalone, top_k, mode)
         hits = retrieval.hits
         if retrieval.best_similarity < self.settings.min_relevance:
             answer = self._abstain(question, retrieval)

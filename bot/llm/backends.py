@@ -133,6 +133,8 @@ def classify_error(exc: Exception) -> BackendError:
         except (TypeError, ValueError):
             retry_after = None
     name = type(exc).__name__
+    if isinstance(status, int) and status < 300:
+        return BackendError(f"malformed response from the model server ({name}: {exc})", True)
     if isinstance(status, int):
         retryable = status == 429 or status == 408 or status >= 500
         return BackendError(f"model server answered HTTP {status} ({name})", retryable, retry_after)

@@ -33,10 +33,10 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("token", re.compile(
         r"(?i)\b(?:bearer\s+[A-Za-z0-9._~+/-]{16,}=*"
         r"|(?:api[_-]?key|secret|token|password|passwd|pwd|access[_-]?key)\s*[:=]\s*['\"]?[^\s'\"]{6,})")),
+    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
     ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
     ("card_number", re.compile(r"\b(?:\d[ -]?){12,18}\d\b")),
     ("phone", re.compile(r"(?<![\w.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?![\w.])")),
-    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
 ]
 
 LABELS = {
@@ -75,3 +75,10 @@ def redact(text: str) -> tuple[str, list[Finding]]:
 def describe(findings: list[Finding]) -> str:
     kinds = list(dict.fromkeys(LABELS[f.kind] for f in findings))
     return ", ".join(kinds)
+
+
+def strip_sensitive(text: str) -> str:
+    findings = find_sensitive(text)
+    for f in reversed(findings):
+        text = text[:f.start] + text[f.end:]
+    return " ".join(text.split())

@@ -1,0 +1,66 @@
+"""The Bolt app: Web API client with retries, event dedupe, and the listeners."""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
+)
+
+from .listeners import Hooks, Listeners
+
+log = logging.getLogger(__name__)
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """Web API calls survive a dropped connection, 429 (honouring Retry-After) and 500/503."""
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def web_client(settings) -> WebClient:
+    return WebClient(token=settings.slack_bot_token or None, base_url=settings.slack_api_url,
+                     retry_handlers=retry_handlers(), timeout=30)
+
+
+def dedupe_middleware(service):
+    """Drop an Events API event whose event_id was already claimed. Slack redelivers an event
+    (with X-Slack-Retry-Num) when it did not see the ack in time; the claim is in the bot's
+    SQLite store, so a retry arriving after a restart is dropped too."""
+
+    def dedupe_events(body: dict, request, next) -> BoltResponse | None:  # noqa: A002 — Bolt's name
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if body.get("type") == "event_callback" and event_id and not service.store.claim_event(event_id):
+            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+            log.info("dropping Slack event %s: already handled (retry %s, %s)", event_id, retry,
+                     (request.headers.get("x-slack-retry-reason") or ["-"])[0])
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    return dedupe_events
+
+
+def build_app(settings, service, hooks: Hooks | None = None, *, progress_interval: float = 1.0) -> App:
+    """The Bolt app for ``service``. Calls auth.test once (Bolt's token verification), so a
+    wrong SLACK_BOT_TOKEN fails here, at start-up. ``app.advisor`` is the Listeners object."""
+    app = App(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        name="genai-strategy-advisor",
+        process_before_response=False,  # ack within Slack's 3 s, answer on a worker thread
+        listener_executor=ThreadPoolExecutor(max_workers=max(8, settings.http_threads),
+                                             thread_name_prefix="advisor-listener"),
+    )
+    app.middleware(dedupe_middleware(service))
+    listeners = Listeners(settings, service, hooks, progress_interval=progress_interval)
+    listeners.register(app)
+    app.advisor = listeners  # type: ignore[attr-defined]
+    return app

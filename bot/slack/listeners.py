@@ -1,0 +1,446 @@
+"""One listener per Slack concern. Each acknowledges first (Bolt acks events itself; commands
+and actions call ``ack()`` before anything else), then does the work on Bolt's worker thread
+and reports failures to the user with an error id.
+
+Conversations: a channel thread or a DM thread is one conversation, keyed
+``slack:{channel}:{thread_root_ts}``; the core keeps its history (SQLite), so nothing here reads
+Slack history back.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from . import admin, blocks
+
+log = logging.getLogger(__name__)
+
+SUGGESTED_PROMPTS = [
+    {"title": "PaaS or self-hosted?", "message": "Should we use a PaaS model or a self-hosted model?"},
+    {"title": "Customer data and Azure OpenAI", "message": "Can I send customer data to Azure OpenAI?"},
+    {"title": "Start an assessment", "message": "Start an assessment"},
+]
+ASSISTANT_STATUS = "is thinking…"
+EMPTY_QUESTION = ("Ask me about adopting generative AI or about your AI policies, e.g. "
+                  "_Can I send customer data to Azure OpenAI?_")
+# Message subtypes that carry a user's words; every other subtype (message_changed,
+# message_deleted, channel_join, …) is ignored. bot_message is subject to ADVISOR_REPLY_TO_BOTS.
+ANSWERED_SUBTYPES = frozenset({"file_share", "thread_broadcast", "bot_message"})
+
+
+def conversation_key(channel: str, thread_root_ts: str) -> str:
+    return f"slack:{channel}:{thread_root_ts}"
+
+
+def new_error_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+# --- incoming text ----------------------------------------------------------------------------
+
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!([^>|]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<((?:https?|mailto|tel):[^>|]+)(?:\|([^>]*))?>")
+
+
+def clean_question(text: str | None, bot_user_id: str | None) -> str:
+    """The question in a Slack message: the bot's mention removed, Slack markup undone."""
+    text = text or ""
+    text = _USER_MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else "@" + (m.group(2) or m.group(1)), text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    text = _SPECIAL.sub(lambda m: m.group(2) or "", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
+
+
+# --- subcommands (/advisor …) and their hooks -----------------------------------------------
+
+@dataclass
+class CommandContext:
+    """What a subcommand gets, from ``/advisor`` or from a trigger phrase in a thread."""
+
+    name: str
+    args: str
+    user_id: str
+    channel_id: str | None
+    service: Any
+    settings: Any
+    client: WebClient
+    reply: Callable[..., None]  # reply(text, blocks=None): replaces the progress message if any
+    progress: Callable[[str], None]  # progress(text): a short "working on it" message
+    thread_ts: str | None = None  # set when the subcommand was triggered inside a thread
+    conversation: str | None = None
+    hooks: "Hooks | None" = None
+
+
+Subcommand = Callable[[CommandContext], None]
+
+
+def cmd_ask(ctx: CommandContext) -> None:
+    if not ctx.args.strip():
+        ctx.reply(EMPTY_QUESTION, None)
+        return
+    ctx.progress(blocks.THINKING)
+    answer = ctx.service.ask(ctx.args.strip(), conversation=ctx.conversation, user=ctx.user_id,
+                             channel=ctx.channel_id)
+    ctx.reply(blocks.answer_fallback(answer), blocks.answer_blocks(answer))
+
+
+def cmd_status(ctx: CommandContext) -> None:
+    status = ctx.service.status()
+    ctx.reply(blocks.status_text(status), blocks.status_blocks(status))
+
+
+def cmd_help(ctx: CommandContext, note: str = "") -> None:
+    disabled = ctx.hooks.disabled_subcommands() if ctx.hooks else []
+    ctx.reply(blocks.help_fallback(note), blocks.help_blocks(disabled, note))
+
+
+def cmd_not_enabled(ctx: CommandContext) -> None:
+    """Placeholder for ``assess`` and ``ingest`` until they are plugged in (see Hooks)."""
+    cmd_help(ctx, f"`/advisor {ctx.name}` is not enabled yet.")
+
+
+def default_subcommands() -> dict[str, Subcommand]:
+    return {
+        "ask": cmd_ask,
+        "status": cmd_status,
+        "help": cmd_help,
+        "assess": cmd_not_enabled,
+        "ingest": cmd_not_enabled,
+    }
+
+
+@dataclass
+class Hooks:
+    """Where other features plug into the Slack shell without editing the listeners.
+
+    subcommands: ``/advisor <name> <args>`` → handler(CommandContext). Replace ``assess`` and
+        ``ingest`` here to enable them.
+    triggers: a message that is exactly one of these phrases (case and punctuation ignored), in a
+        DM, assistant thread or mention, runs the named subcommand in that thread instead of
+        being answered as a question (the suggested prompt "Start an assessment" → ``assess``).
+    home_assessments: user id → Block Kit blocks listing that user's recent assessments.
+    """
+
+    subcommands: dict[str, Subcommand] = field(default_factory=default_subcommands)
+    triggers: dict[str, str] = field(default_factory=lambda: {"start an assessment": "assess"})
+    home_assessments: Callable[[str], list[dict]] | None = None
+
+    def disabled_subcommands(self) -> list[str]:
+        return [name for name, fn in self.subcommands.items() if fn is cmd_not_enabled]
+
+
+# --- progress: a placeholder message (or the assistant status) that becomes the answer ----------
+
+class ThreadReply:
+    """One reply in a thread. ``start()`` shows progress: the assistant thread status when
+    ``assistant`` (falling back to a placeholder if Slack refuses), else a "Thinking…"
+    placeholder message. ``partial()`` shows streamed text, at most every ``interval``
+    seconds. ``finish()`` turns the placeholder into the answer (or posts it)."""
+
+    def __init__(self, client: WebClient, channel: str, thread_ts: str, *, assistant: bool = False,
+                 interval: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.assistant = assistant
+        self.interval = interval
+        self.clock = clock
+        self.ts: str | None = None  # the placeholder / answer message
+        self.updates = 0
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self.assistant:
+            try:
+                self.client.assistant_threads_setStatus(
+                    channel_id=self.channel, thread_ts=self.thread_ts, status=ASSISTANT_STATUS)
+                return
+            except SlackApiError as exc:
+                log.info("assistant.threads.setStatus refused (%s); using a placeholder message",
+                         exc.response.get("error"))
+        self.ts = self._post(blocks.THINKING)
+        self._last = self.clock()
+
+    def partial(self, text: str) -> None:
+        """Called by the core with the text so far while a model streams."""
+        now = self.clock()
+        with self._lock:
+            if now - self._last < self.interval or not text.strip():
+                return
+            self._last = now
+        try:
+            self._show(blocks.partial_text(text), None)
+            self.updates += 1
+        except SlackApiError as exc:  # progress is best effort; the final answer is not
+            log.warning("progress update failed: %s", exc.response.get("error"))
+
+    def finish(self, text: str, message_blocks: list[dict] | None) -> None:
+        self._show(text, message_blocks)
+
+    def fail(self, text: str) -> None:
+        try:
+            self._show(text, None)
+        except Exception:  # noqa: BLE001 — nothing more can be told to the user
+            log.exception("could not tell the user about a failure in %s", self.channel)
+
+    def _post(self, text: str, message_blocks: list[dict] | None = None) -> str:
+        kwargs: dict[str, Any] = {"channel": self.channel, "thread_ts": self.thread_ts, "text": text}
+        if message_blocks is not None:
+            kwargs["blocks"] = message_blocks
+        return self.client.chat_postMessage(**kwargs)["ts"]
+
+    def _show(self, text: str, message_blocks: list[dict] | None) -> None:
+        if self.ts is None:
+            self.ts = self._post(text, message_blocks)
+            return
+        # blocks=[] clears the placeholder's blocks when the final message is text only
+        self.client.chat_update(channel=self.channel, ts=self.ts, text=text,
+                                blocks=message_blocks if message_blocks is not None else [])
+
+
+# --- the listeners ----------------------------------------------------------------------------
+
+class Listeners:
+    def __init__(self, settings, service, hooks: Hooks | None = None, *, progress_interval: float = 1.0):
+        self.settings = settings
+        self.service = service
+        self.hooks = hooks or Hooks()
+        self.progress_interval = progress_interval
+        self.background: list[threading.Thread] = []  # re-ingest threads (tests join them)
+
+    def register(self, app: App) -> None:
+        app.event("app_mention")(self.on_mention)
+        app.event("message")(self.on_message)
+        app.event("assistant_thread_started")(self.on_assistant_thread_started)
+        app.event("assistant_thread_context_changed")(self.on_ignored)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.command("/advisor")(self.on_command)
+        app.action(blocks.FEEDBACK_HELPFUL)(self.on_feedback)
+        app.action(blocks.FEEDBACK_NOT_HELPFUL)(self.on_feedback)
+        app.action(blocks.ADMIN_REINGEST)(self.on_admin_reingest)
+        app.error(self.on_error)
+
+    # --- events -------------------------------------------------------------------------------
+
+    def on_mention(self, event: dict, context, client: WebClient) -> None:
+        channel = event.get("channel") or ""
+        if event.get("channel_type") == "im" or channel.startswith("D"):
+            return  # DMs are answered by on_message (message.im); never twice
+        if self._skip(event, context):
+            return
+        root = event.get("thread_ts") or event["ts"]
+        self.answer_in_thread(client, channel, root, clean_question(event.get("text"), context.bot_user_id),
+                              event.get("user") or event.get("bot_id"), assistant=False)
+
+    def on_message(self, event: dict, context, client: WebClient) -> None:
+        if event.get("channel_type") != "im":
+            return  # channel messages: only mentions are answered (app_mention)
+        if self._skip(event, context):
+            return
+        thread_ts = event.get("thread_ts")
+        self.answer_in_thread(client, event["channel"], thread_ts or event["ts"],
+                              clean_question(event.get("text"), context.bot_user_id),
+                              event.get("user") or event.get("bot_id"), assistant=bool(thread_ts))
+
+    def on_assistant_thread_started(self, event: dict, client: WebClient) -> None:
+        thread = event.get("assistant_thread") or {}
+        channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
+        if not channel or not thread_ts:
+            return
+        try:
+            client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel, thread_ts=thread_ts, title="Try asking", prompts=SUGGESTED_PROMPTS)
+        except Exception:  # noqa: BLE001 — the thread works without prompts
+            log.exception("setting suggested prompts in %s failed (error id %s)", channel, new_error_id())
+
+    def on_ignored(self) -> None:
+        """Events the bot subscribes to implicitly but has nothing to do for."""
+
+    def on_home_opened(self, event: dict, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        self.publish_home(client, event["user"])
+
+    def publish_home(self, client: WebClient, user_id: str, notice: str = "") -> None:
+        try:
+            status = self.service.status()
+        except Exception:  # noqa: BLE001 — the Home tab still opens
+            error_id = new_error_id()
+            log.exception("reading the knowledge status for the Home tab failed (error id %s)", error_id)
+            status, notice = None, notice or f"Status unavailable (error id {error_id})."
+        assessments = None
+        if self.hooks.home_assessments is not None:
+            try:
+                assessments = self.hooks.home_assessments(user_id)
+            except Exception:  # noqa: BLE001
+                log.exception("listing assessments for %s failed (error id %s)", user_id, new_error_id())
+        view = blocks.home_view(status, is_admin=admin.is_admin(self.settings, user_id, client),
+                                assessments=assessments, notice=notice)
+        client.views_publish(user_id=user_id, view=view)
+
+    # --- answering ----------------------------------------------------------------------------
+
+    def answer_in_thread(self, client: WebClient, channel: str, root: str, question: str, user: str | None,
+                         *, assistant: bool) -> None:
+        conversation = conversation_key(channel, root)
+        reply = ThreadReply(client, channel, root, assistant=assistant, interval=self.progress_interval)
+        try:
+            if not question:
+                reply.finish(EMPTY_QUESTION, None)
+                return
+            trigger = self.hooks.triggers.get(_normalise(question))
+            if trigger and trigger in self.hooks.subcommands:
+                self._run_subcommand(trigger, "", user or "", channel, client, reply, thread_ts=root,
+                                     conversation=conversation)
+                return
+            reply.start()
+            answer = self.service.ask(question, conversation=conversation, user=user, channel=channel,
+                                      on_text=reply.partial)
+            reply.finish(blocks.answer_fallback(answer), blocks.answer_blocks(answer))
+        except Exception:  # noqa: BLE001 — the user sees an id, the log has the details
+            error_id = new_error_id()
+            log.exception("answering in %s (thread %s) failed (error id %s)", channel, root, error_id)
+            reply.fail(blocks.error_text(error_id))
+
+    def _run_subcommand(self, name: str, args: str, user: str, channel: str, client: WebClient,
+                        reply: ThreadReply, *, thread_ts: str, conversation: str) -> None:
+        ctx = CommandContext(
+            name=name, args=args, user_id=user, channel_id=channel, service=self.service,
+            settings=self.settings, client=client, reply=lambda text, message_blocks=None: reply.finish(text, message_blocks),
+            progress=lambda text: reply.start(), thread_ts=thread_ts, conversation=conversation, hooks=self.hooks)
+        self.hooks.subcommands[name](ctx)
+
+    def _skip(self, event: dict, context) -> str | None:
+        """Why an event must not be answered, or None."""
+        subtype = event.get("subtype")
+        reason = None
+        if subtype and subtype not in ANSWERED_SUBTYPES:
+            reason = f"subtype {subtype}"
+        elif event.get("hidden"):
+            reason = "hidden message"
+        elif (event.get("user") and event.get("user") == context.bot_user_id) or (
+                event.get("bot_id") and event.get("bot_id") == context.bot_id):
+            reason = "own message"
+        elif (event.get("bot_id") or subtype == "bot_message") and not self.settings.reply_to_bots:
+            reason = "another bot (ADVISOR_REPLY_TO_BOTS is off)"
+        if reason:
+            log.debug("ignoring %s event %s: %s", event.get("type"), event.get("ts"), reason)
+        return reason
+
+    # --- /advisor -----------------------------------------------------------------------------
+
+    def on_command(self, ack, command: dict, respond, client: WebClient) -> None:
+        ack()
+        text = (command.get("text") or "").strip()
+        name, _, args = text.partition(" ")
+        name = name.lower() or "help"
+        user, channel = command.get("user_id") or "", command.get("channel_id")
+
+        shown = {"progress": False}  # replace the progress message only when there is one
+
+        def reply(text: str, message_blocks: list[dict] | None = None) -> None:
+            respond(text=text, blocks=message_blocks, response_type="ephemeral",
+                    replace_original=shown["progress"] or None)
+
+        def progress(text: str) -> None:
+            respond(text=text, response_type="ephemeral")
+            shown["progress"] = True
+
+        ctx = CommandContext(name=name, args=args.strip(), user_id=user, channel_id=channel, service=self.service,
+                             settings=self.settings, client=client, reply=reply, progress=progress, hooks=self.hooks)
+        try:
+            handler = self.hooks.subcommands.get(name)
+            if handler is None:
+                cmd_help(ctx, f"I don't know `/advisor {blocks.escape(name)}`.")
+                return
+            handler(ctx)
+        except Exception:  # noqa: BLE001
+            error_id = new_error_id()
+            log.exception("/advisor %s by %s failed (error id %s)", name, user, error_id)
+            try:
+                respond(text=blocks.error_text(error_id, f"running /advisor {name}"), response_type="ephemeral",
+                        replace_original=shown["progress"] or None)
+            except Exception:  # noqa: BLE001
+                log.exception("could not report error %s to %s", error_id, user)
+
+    # --- buttons ------------------------------------------------------------------------------
+
+    def on_feedback(self, ack, body: dict, action: dict, respond, client: WebClient) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id") or ""
+        value = "helpful" if action.get("action_id") == blocks.FEEDBACK_HELPFUL else "not_helpful"
+        try:
+            stored = self.service.store.record_feedback(action.get("value") or "", user, value)
+            text = ("Thanks for the feedback." if stored
+                    else "I couldn't find that answer any more, so the feedback was not recorded.")
+        except Exception:  # noqa: BLE001
+            error_id = new_error_id()
+            log.exception("storing feedback from %s failed (error id %s)", user, error_id)
+            text = blocks.error_text(error_id, "saving your feedback")
+        self._ephemeral(body, respond, client, user, text)
+
+    def on_admin_reingest(self, ack, body: dict, client: WebClient) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id") or ""
+        try:
+            allowed = admin.is_admin(self.settings, user, client)
+            self.service.store.log_admin(user, "reingest", allowed, "App Home button")
+            if not allowed:
+                client.chat_postMessage(channel=user, text="Only the advisor's admins can re-ingest the knowledge.")
+                return
+            self.start_reingest(client, user)
+        except Exception:  # noqa: BLE001
+            error_id = new_error_id()
+            log.exception("re-ingest request by %s failed (error id %s)", user, error_id)
+            admin._dm(client, user, blocks.error_text(error_id, "starting the re-ingest"))
+
+    def start_reingest(self, client: WebClient, user: str) -> threading.Thread | None:
+        """The admin re-ingest: runs service.ingest() in the background, DMs the report and
+        refreshes the admin's Home tab. Admin rights are checked by the caller."""
+        client.chat_postMessage(channel=user, text="Re-ingesting the knowledge; I'll message you when it is done.")
+        thread = admin.reingest_in_background(self.service, client, user,
+                                              on_done=lambda: self.publish_home(client, user))
+        if thread is not None:
+            self.background.append(thread)
+        return thread
+
+    @staticmethod
+    def _ephemeral(body: dict, respond, client: WebClient, user: str, text: str) -> None:
+        try:
+            if body.get("response_url"):
+                respond(text=text, response_type="ephemeral", replace_original=False)
+                return
+            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+            if channel:
+                message = body.get("message") or {}
+                client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                          thread_ts=message.get("thread_ts"))
+            else:
+                client.chat_postMessage(channel=user, text=text)
+        except Exception:  # noqa: BLE001
+            log.exception("could not acknowledge %s's click", user)
+
+    # --- anything that escaped a listener ---------------------------------------------------------
+
+    def on_error(self, error: Exception, body: dict) -> None:
+        error_id = new_error_id()
+        kind = body.get("type") if isinstance(body, dict) else None
+        log.error("unhandled error in a Slack listener (%s, error id %s)", kind, error_id, exc_info=error)

@@ -1,0 +1,176 @@
+"""Running the bot: Socket Mode (SLACK_APP_TOKEN) or HTTP (waitress serving Bolt's
+/slack/events plus GET /healthz)."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Callable, Iterable
+from urllib.error import URLError
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+class SlackConfigError(RuntimeError):
+    """The Slack configuration is missing or rejected; the message names the variable."""
+
+
+def resolve_mode(settings, mode: str | None) -> str:
+    if mode not in (None, "socket", "http"):
+        raise SlackConfigError(f"unknown mode '{mode}': use socket or http")
+    return mode or ("socket" if settings.slack_app_token else "http")
+
+
+def check_settings(settings, mode: str) -> None:
+    """Raise SlackConfigError naming the first missing variable for ``mode``."""
+    if not settings.slack_bot_token:
+        raise SlackConfigError("SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from "
+                               "OAuth & Permissions in the Slack app settings")
+    if mode == "socket" and not settings.slack_app_token:
+        raise SlackConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token "
+                               "(xapp-…) with connections:write")
+    if mode == "http" and not settings.slack_signing_secret:
+        raise SlackConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret "
+                               "from Basic Information in the Slack app settings")
+    if mode == "socket" and not settings.slack_app_token.startswith("xapp-"):
+        log.warning("SLACK_APP_TOKEN does not start with xapp-: is it an app-level token?")
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+def wsgi_app(app: App, service) -> Callable:
+    """Bolt's WSGI handler for POST /slack/events, plus GET /healthz for load balancers."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: dict, start_response) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _health(service, start_response)
+        return slack(environ, start_response)
+
+    return application
+
+
+def _health(service, start_response) -> list[bytes]:
+    try:
+        docs, chunks = service.index.counts()
+        status, body = "200 OK", {"status": "ok", "documents": docs, "chunks": chunks}
+    except Exception as exc:  # noqa: BLE001 — reported as unhealthy
+        log.exception("health check failed")
+        status, body = "503 Service Unavailable", {"status": "error", "error": type(exc).__name__}
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+                            ("Cache-Control", "no-store")])
+    return [data]
+
+
+class HttpServer:
+    """waitress serving the bot; ``start()`` runs it on a thread (tests), ``serve_forever()``
+    blocks (production). Port 0 picks a free port: read it back from ``port``."""
+
+    def __init__(self, application: Callable, host: str = "0.0.0.0", port: int = 3000, threads: int = 16):
+        from waitress import create_server
+
+        self._server = create_server(application, host=host, port=port, threads=threads,
+                                     ident="genai-strategy-advisor", asyncore_loop_timeout=0.2)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        return self._server.effective_host
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def start(self) -> "HttpServer":
+        self._thread = threading.Thread(target=self.serve_forever, name="advisor-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def __enter__(self) -> "HttpServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def http_server(settings, app: App, service, *, host: str = "0.0.0.0", port: int | None = None) -> HttpServer:
+    return HttpServer(wsgi_app(app, service), host=host, port=settings.port if port is None else port,
+                      threads=settings.http_threads)
+
+
+# --- Socket Mode --------------------------------------------------------------------------------
+
+def socket_mode_handler(settings, app: App) -> SocketModeHandler:
+    """Bolt's built-in Socket Mode handler; apps.connections.open goes to SLACK_API_URL too."""
+    return SocketModeHandler(app, app_token=settings.slack_app_token, web_client=app.client)
+
+
+# --- the entry point --------------------------------------------------------------------------
+
+def configure_logging(settings) -> None:
+    level = getattr(logging, (settings.log_level or "INFO").upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def start_app(settings, service, hooks=None) -> App:
+    """Build the app (auth.test checks the token, so a bad one fails fast), then load the
+    embedding model, index and backends once, before the first event can arrive."""
+    from .app import build_app
+
+    try:
+        app = build_app(settings, service, hooks)
+    except BoltError as exc:
+        raise SlackConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({settings.slack_api_url}): {exc}") from exc
+    except URLError as exc:
+        raise SlackConfigError(f"cannot reach the Slack API at {settings.slack_api_url} (SLACK_API_URL): "
+                               f"{exc.reason}") from exc
+    service.warm_up()
+    return app
+
+
+def serve(settings, mode: str | None = None, *, service=None, hooks=None) -> None:
+    """Run the Slack bot until interrupted: Socket Mode when SLACK_APP_TOKEN is set (or
+    mode='socket'), otherwise HTTP on $PORT."""
+    mode = resolve_mode(settings, mode)
+    check_settings(settings, mode)
+    configure_logging(settings)
+    if service is None:
+        from ..core import AdvisorService
+
+        service = AdvisorService(settings)
+    app = start_app(settings, service, hooks)
+    if mode == "socket":
+        log.info("starting the Slack bot in Socket Mode")
+        socket_mode_handler(settings, app).start()
+        return
+    server = http_server(settings, app, service)
+    log.info("starting the Slack bot over HTTP on port %s: Slack posts to %s, health at %s",
+             server.port, EVENTS_PATH, HEALTH_PATH)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

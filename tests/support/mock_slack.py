@@ -1,0 +1,355 @@
+"""A local mock of the Slack Web API, for tests that run the bot over real HTTP.
+
+    with MockSlack() as slack:
+        settings = ...(SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN=slack.bot_token)
+        ...
+        [post] = slack.wait_for("chat.postMessage")
+        post.params["blocks"]
+
+Serves ``POST /api/<method>`` (form or JSON bodies, like slack_sdk sends them) and records
+every call: method, params (JSON-valued form fields decoded), headers, HTTP status. Knows
+auth.test, chat.*, views.publish, assistant.threads.*, users.info, conversations.open and
+apps.connections.open; any other method answers ``{"ok": true}``. Tokens are checked
+(``invalid_auth`` otherwise). Also:
+
+* ``fail_next(method, status=429|500, times=N)``: the next N calls of a method fail
+  (429 carries ``Retry-After``);
+* ``response_url(name)``: a URL for slash-command / interactivity ``response_url``; what the bot
+  posts there is recorded in ``responses``;
+* ``add_file(name, data)``: served at ``GET /files/<name>`` to requests with the bot token.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+JSON_FIELDS = ("blocks", "attachments", "view", "prompts", "loading_messages", "metadata", "chunks",
+               "unfurls", "user_auth_blocks")
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def token(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        return auth[7:] if auth.lower().startswith("bearer ") else self.params.get("token")
+
+
+@dataclass
+class Response:
+    """A payload the bot posted to a response_url."""
+
+    name: str
+    payload: dict[str, Any]
+    headers: dict[str, str]
+
+
+class MockSlack:
+    def __init__(self, *, bot_token: str = "xoxb-test-token", app_token: str = "xapp-test-token",
+                 team_id: str = "T0TEST", bot_user_id: str = "UBOT0001", bot_id: str = "BBOT0001",
+                 check_tokens: bool = True):
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.check_tokens = check_tokens
+        self.users: dict[str, dict] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.calls: list[Call] = []
+        self.responses: list[Response] = []
+        self.downloads: list[Call] = []
+        self.socket_url: str | None = None  # what apps.connections.open returns
+        self._overrides: dict[str, Callable[[dict], dict] | dict] = {}
+        self._failures: dict[str, list[int]] = {}
+        self._ts = 0
+        self._cond = threading.Condition()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="mock-slack", daemon=True)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    @property
+    def api_url(self) -> str:
+        """The SLACK_API_URL for the bot."""
+        return self.url + "api/"
+
+    def start(self) -> "MockSlack":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> "MockSlack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- scripting -----------------------------------------------------------------------------
+
+    def fail_next(self, method: str, status: int = 429, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer HTTP ``status`` (429: Retry-After: 1)."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([status] * times)
+
+    def respond_with(self, method: str, response: dict | Callable[[dict], dict]) -> None:
+        """Answer ``method`` with this payload (or ``response(params)``) instead of the default."""
+        with self._cond:
+            self._overrides[method] = response
+
+    def add_user(self, user_id: str, **fields: Any) -> None:
+        self.users[user_id] = {"id": user_id, "name": user_id.lower(), "is_bot": False, "is_admin": False,
+                               **fields}
+
+    def add_file(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self.files[name] = (data, content_type)
+        return self.file_url(name)
+
+    def file_url(self, name: str) -> str:
+        return f"{self.url}files/{name}"
+
+    def response_url(self, name: str = "default") -> str:
+        return f"{self.url}response/{name}"
+
+    # --- inspection ----------------------------------------------------------------------------
+
+    def calls_of(self, method: str, where: Callable[[Call], bool] | None = None, *,
+                 failed: bool = False) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method and (failed or c.status == 200)
+                    and (where is None or where(c))]
+
+    def wait_for(self, method: str, count: int = 1, *, where: Callable[[Call], bool] | None = None,
+                 timeout: float = 15.0) -> list[Call]:
+        """The successful calls of ``method`` (matching ``where``) once there are ``count``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [c for c in self.calls if c.method == method and c.status == 200
+                         and (where is None or where(c))]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(f"expected {count} {method} call(s) within {timeout}s, got "
+                                         f"{len(found)}; calls so far: {seen}")
+                self._cond.wait(left)
+
+    def wait_for_response(self, name: str = "default", count: int = 1, *,
+                          where: Callable[[Response], bool] | None = None, timeout: float = 15.0) -> list[Response]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [r for r in self.responses if r.name == name and (where is None or where(r))]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} response(s) on {name} within {timeout}s, got "
+                                         f"{[r.payload for r in found]}")
+                self._cond.wait(left)
+
+    def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until no call has arrived for ``quiet`` seconds (to assert that nothing more
+        happens after the bot was given the chance)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while time.monotonic() < deadline:
+                last = max([c.at for c in self.calls] + [0.0])
+                idle = time.monotonic() - last
+                if idle >= quiet:
+                    return
+                self._cond.wait(quiet - idle)
+
+    def methods(self) -> list[str]:
+        with self._cond:
+            return [c.method for c in self.calls]
+
+    def reset(self) -> None:
+        with self._cond:
+            self.calls.clear()
+            self.responses.clear()
+            self.downloads.clear()
+            self._failures.clear()
+
+    # --- Web API -------------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        with self._cond:
+            self._ts += 1
+            return f"{int(time.time())}.{self._ts:06d}"
+
+    def _reply(self, method: str, params: dict) -> dict:
+        override = self._overrides.get(method)
+        if override is not None:
+            return override(params) if callable(override) else override
+        if method == "auth.test":
+            return {"ok": True, "url": "https://mock.slack.test/", "team": "Mock Team", "user": "advisor",
+                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
+                    "is_enterprise_install": False}
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            message = {"type": "message", "text": params.get("text", ""), "ts": ts, "user": self.bot_user_id,
+                       "bot_id": self.bot_id}
+            if params.get("thread_ts"):
+                message["thread_ts"] = params["thread_ts"]
+            if params.get("blocks") is not None:
+                message["blocks"] = params["blocks"]
+            return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"),
+                    "text": params.get("text", "")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "views.publish":
+            return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", ""), **(params.get("view") or {})}}
+        if method == "users.info":
+            user = self.users.get(params.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(params.get("users", "X")).replace(",", "")}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url or "ws://127.0.0.1:9/"}
+        return {"ok": True}
+
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self.calls.append(call)
+            self._cond.notify_all()
+
+    def _take_failure(self, method: str) -> int | None:
+        with self._cond:
+            queue = self._failures.get(method)
+            return queue.pop(0) if queue else None
+
+    def _handler(self):
+        mock = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8",
+                      headers: dict | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                self._send(status, json.dumps(payload).encode(), headers=headers)
+
+            def _headers(self) -> dict[str, str]:
+                return {k.lower(): v for k, v in self.headers.items()}
+
+            def _params(self) -> dict[str, Any]:
+                url = urlsplit(self.path)
+                params: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                if raw and kind == "application/json":
+                    params.update(json.loads(raw))
+                elif raw:
+                    params.update(dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True)))
+                for key in JSON_FIELDS:
+                    value = params.get(key)
+                    if isinstance(value, str) and value[:1] in "[{":
+                        try:
+                            params[key] = json.loads(value)
+                        except ValueError:
+                            pass
+                return params
+
+            def do_POST(self):
+                path = urlsplit(self.path).path
+                if path.startswith("/api/"):
+                    self._api(path[len("/api/"):])
+                elif path.startswith("/response/"):
+                    params = self._params()
+                    with mock._cond:
+                        mock.responses.append(Response(path[len("/response/"):], params, self._headers()))
+                        mock._cond.notify_all()
+                    self._send(200, b"ok", "text/plain")
+                else:
+                    self._send(404, b"not found", "text/plain")
+
+            def do_GET(self):
+                path = urlsplit(self.path).path
+                if path.startswith("/api/"):
+                    self._api(path[len("/api/"):])
+                elif path.startswith("/files/"):
+                    self._file(path[len("/files/"):])
+                else:
+                    self._send(404, b"not found", "text/plain")
+
+            def _file(self, name: str) -> None:
+                call = Call("files:" + name, {}, self._headers())
+                auth = call.headers.get("authorization", "")
+                if mock.check_tokens and auth != f"Bearer {mock.bot_token}":
+                    call.status = 403
+                    mock.downloads.append(call)
+                    self._send(403, b"forbidden", "text/plain")
+                    return
+                if name not in mock.files:
+                    call.status = 404
+                    mock.downloads.append(call)
+                    self._send(404, b"not found", "text/plain")
+                    return
+                mock.downloads.append(call)
+                data, content_type = mock.files[name]
+                self._send(200, data, content_type)
+
+            def _api(self, method: str) -> None:
+                call = Call(method, self._params(), self._headers())
+                failure = mock._take_failure(method)
+                if failure is not None:
+                    call.status = failure
+                    mock._record(call)
+                    if failure == 429:
+                        self._json(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+                    else:
+                        self._json(failure, {"ok": False, "error": "fatal_error"})
+                    return
+                expected = mock.app_token if method == "apps.connections.open" else mock.bot_token
+                if mock.check_tokens and call.token != expected:
+                    call.status = 401  # recorded as failed; Slack answers 200 with ok=false
+                    mock._record(call)
+                    self._json(200, {"ok": False, "error": "invalid_auth" if call.token else "not_authed"})
+                    return
+                try:
+                    payload = mock._reply(method, call.params)
+                except Exception as exc:  # noqa: BLE001 — a broken override is a test bug: make it loud
+                    call.status = 500
+                    mock._record(call)
+                    self._json(500, {"ok": False, "error": f"mock_error: {exc}"})
+                    return
+                mock._record(call)
+                self._json(200, payload)
+
+        return Handler
