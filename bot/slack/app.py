@@ -36,7 +36,7 @@ def dedupe_middleware(service):
     SQLite store, so a retry arriving after a restart is dropped too."""
 
     def dedupe_events(body: dict, request, next) -> BoltResponse | None:  # noqa: A002 — Bolt's name
-        event_id = body.get("event_id") if isinstance(body, dict) else None
+        event_id = body.get("event_id")
         if body.get("type") == "event_callback" and event_id and not service.store.claim_event(event_id):
             retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
             log.info("dropping Slack event %s: already handled (retry %s, %s)", event_id, retry,
@@ -51,16 +51,17 @@ def dedupe_middleware(service):
 def build_app(settings, service, hooks: Hooks | None = None, *, progress_interval: float = 1.0) -> App:
     """The Bolt app for ``service``. Calls auth.test once (Bolt's token verification), so a
     wrong SLACK_BOT_TOKEN fails here, at start-up. ``app.advisor`` is the Listeners object."""
+    executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener")
     app = App(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         name="genai-strategy-advisor",
         process_before_response=False,  # ack within Slack's 3 s, answer on a worker thread
-        listener_executor=ThreadPoolExecutor(max_workers=max(8, settings.http_threads),
-                                             thread_name_prefix="advisor-listener"),
+        listener_executor=executor,
     )
     app.middleware(dedupe_middleware(service))
     listeners = Listeners(settings, service, hooks, progress_interval=progress_interval)
+    listeners.executor = executor
     listeners.register(app)
     app.advisor = listeners  # type: ignore[attr-defined]
     return app

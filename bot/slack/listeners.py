@@ -225,6 +225,14 @@ class Listeners:
         self.hooks = hooks or Hooks()
         self.progress_interval = progress_interval
         self.background: list[threading.Thread] = []  # re-ingest threads (tests join them)
+        self.executor = None  # Bolt's listener executor, set by build_app
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait for running listeners and background jobs (tests; graceful shutdown)."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+        for thread in self.background:
+            thread.join(timeout)
 
     def register(self, app: App) -> None:
         app.event("app_mention")(self.on_mention)

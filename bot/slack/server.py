@@ -104,9 +104,18 @@ class HttpServer:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._server.close()
-        if self._thread is not None:
+        """Close the listening socket and open connections from inside the server loop (closing
+        them from another thread races the loop's select), then stop the worker threads."""
+        from waitress import wasyncore
+
+        server = self._server
+        if self._thread is not None and self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
             self._thread.join(timeout)
+            server.task_dispatcher.shutdown(timeout=timeout)
+        else:
+            server.close()
+            server.task_dispatcher.shutdown(timeout=timeout)
 
     def __enter__(self) -> "HttpServer":
         return self.start()

@@ -1,0 +1,92 @@
+"""A real local model: SmolLM2-135M served by llama-cpp-python's OpenAI-compatible server,
+and the same model in-process. The model is far too small for good answers; these tests
+prove the wiring (prompt in, generated text and citations out), not the quality."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from bot.core import AdvisorService
+from bot.llm.backends import _resolve_gguf
+
+QUESTION = "What are the pros of a hybrid strategy?"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    model = _resolve_gguf("smollm2")
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    log = open(log_path, "w")  # a file, not a pipe: a full pipe would block the server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
+        stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(url + "/models", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start within 120 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def _service(built_index, embedder, **update):
+    svc = AdvisorService(built_index.model_copy(update={"llm_max_tokens": 96, "llm_timeout": 120, **update}))
+    svc._embedder = embedder
+    return svc
+
+
+def test_openai_compatible_llama_cpp_server(llama_server, built_index, embedder):
+    svc = _service(built_index, embedder, llm="openai_compatible:smollm2", llm_base_url=llama_server)
+    answer = svc.ask(QUESTION)
+    assert answer.backend == "openai_compatible:smollm2" and answer.route == "self_hosted"
+    assert answer.error is None, answer.error
+    assert answer.text.strip() and not answer.abstained
+    assert answer.sources and all(1 <= s["n"] <= svc.settings.top_k for s in answer.sources)
+    row = svc.store.answer(answer.id)
+    assert row["backend"] == "openai_compatible:smollm2" and row["latency_ms"] > 0
+
+
+def test_llama_server_as_the_local_half_of_hybrid(llama_server, built_index, embedder, monkeypatch):
+    """Hybrid: PaaS for ordinary questions, the self-hosted model for confidential ones.
+    The PaaS endpoint is unreachable here, so any leak would show up as a PaaS error."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    svc = _service(built_index, embedder, llm="openai:gpt-4o-mini", llm_local="openai_compatible:smollm2",
+                   llm_base_url=llama_server)
+    answer = svc.ask("Which regions may process EU customer data under the data residency policy?")
+    assert answer.route == "self_hosted" and answer.backend == "openai_compatible:smollm2"
+    assert answer.route_reason.startswith("confidential source") and answer.error is None
+
+
+def test_llamacpp_in_process(built_index, embedder):
+    svc = _service(built_index, embedder, llm="llamacpp:smollm2")
+    answer = svc.ask(QUESTION)
+    assert answer.backend == "llamacpp:smollm2" and answer.route == "self_hosted"
+    assert answer.error is None and answer.text.strip()
+    model_path = _resolve_gguf("smollm2")
+    assert os.path.isfile(model_path) and model_path.endswith(".gguf")

@@ -1,0 +1,392 @@
+"""The Slack bot end to end over HTTP: signed requests to the bot's real server (waitress),
+a real AdvisorService over a real index, and a mock Slack Web API that records every call."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import pytest
+
+from bot.answer import Answer
+from bot.core import AdvisorService
+from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_requests import dm, mention, unique_id, unique_ts
+
+QUESTION = "Can I send customer data to Azure OpenAI?"
+
+
+def in_thread(channel: str, thread_ts: str):
+    return lambda call: call.params.get("channel") == channel and call.params.get("thread_ts") == thread_ts
+
+
+def button_values(blocks: list[dict]) -> dict[str, str]:
+    return {e["action_id"]: e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+
+
+# --- mentions and threads ---------------------------------------------------------------------
+
+def test_mention_is_answered_in_a_thread_with_citations_and_feedback(bot):
+    event = mention(QUESTION, channel="CMENTION")
+    reply, _ = bot.sender.event(event)
+    assert reply.status == 200
+
+    [placeholder] = bot.mock.wait_for("chat.postMessage", where=in_thread("CMENTION", event["ts"]))
+    assert placeholder.params["text"] == "Thinking…"
+    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CMENTION")
+    blocks = update.params["blocks"]
+    text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert re.search(r"\[\d\]", text), "the answer cites its sources"
+    assert "*Sources*" in text and " › " in text
+    context = [b for b in blocks if b["type"] == "context"][0]["elements"][0]["text"]
+    assert "confidential source" in context  # the route label the core chose
+    values = button_values(blocks)
+    assert set(values) == {"feedback_helpful", "feedback_not_helpful"}
+    record = bot.service.store.answer(values["feedback_helpful"])
+    assert record["conversation"] == f"slack:CMENTION:{event['ts']}"
+    assert record["channel"] == "CMENTION" and record["user"] == "UALICE"
+    assert update.token == bot.mock.bot_token
+
+
+def test_mention_inside_a_thread_replies_in_that_thread(bot):
+    root = unique_ts()
+    event = mention(QUESTION, channel="CTHREAD", thread_ts=root)
+    bot.sender.event(event)
+    [placeholder] = bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "CTHREAD")
+    assert placeholder.params["thread_ts"] == root
+    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CTHREAD")
+
+
+def test_follow_up_in_the_thread_uses_the_conversation_history(bot):
+    first = mention("Should we use PaaS or self-hosted models?", channel="CFOLLOW")
+    bot.sender.event(first)
+    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CFOLLOW")
+    follow = mention("what are the cons of that?", channel="CFOLLOW", thread_ts=first["ts"])
+    bot.sender.event(follow)
+    updates = bot.mock.wait_for("chat.update", 2, where=lambda c: c.params["channel"] == "CFOLLOW"
+                                and c.params.get("blocks"))
+    posts = bot.mock.calls_of("chat.postMessage", where=lambda c: c.params["channel"] == "CFOLLOW")
+    assert [p.params["thread_ts"] for p in posts] == [first["ts"], first["ts"]]
+
+    key = f"slack:CFOLLOW:{first['ts']}"
+    history = bot.service.store.history(key)
+    assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
+    assert history[2]["text"] == "what are the cons of that?"
+    second_id = button_values(updates[1].params["blocks"])["feedback_helpful"]
+    assert bot.service.store.answer(second_id)["conversation"] == key
+    assert "cons" in updates[1].params["text"].lower() or "[" in updates[1].params["text"]
+
+
+# --- DMs and the Messages tab -------------------------------------------------------------------
+
+def test_direct_message_is_answered_in_its_own_thread(bot):
+    event = dm(QUESTION, channel="DTOP")
+    bot.sender.event(event)
+    [placeholder] = bot.mock.wait_for("chat.postMessage", where=in_thread("DTOP", event["ts"]))
+    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "DTOP")
+    answer_id = button_values(update.params["blocks"])["feedback_helpful"]
+    assert bot.service.store.answer(answer_id)["conversation"] == f"slack:DTOP:{event['ts']}"
+    assert placeholder.params["text"] == "Thinking…"
+
+
+def test_assistant_thread_gets_prompts_status_then_the_answer(bot):
+    thread_ts = unique_ts()
+    bot.sender.event({"type": "assistant_thread_started", "event_ts": unique_ts(), "assistant_thread": {
+        "user_id": "UALICE", "channel_id": "DASSIST", "thread_ts": thread_ts, "context": {}}})
+    [prompts] = bot.mock.wait_for("assistant.threads.setSuggestedPrompts")
+    assert prompts.params["channel_id"] == "DASSIST" and prompts.params["thread_ts"] == thread_ts
+    titles = [p["title"] for p in prompts.params["prompts"]]
+    assert "PaaS or self-hosted?" in titles and "Start an assessment" in titles
+    assert QUESTION in [p["message"] for p in prompts.params["prompts"]]
+
+    bot.sender.event(dm(QUESTION, channel="DASSIST", thread_ts=thread_ts))
+    [status] = bot.mock.wait_for("assistant.threads.setStatus")
+    assert status.params["thread_ts"] == thread_ts and status.params["status"]
+    [post] = bot.mock.wait_for("chat.postMessage", where=in_thread("DASSIST", thread_ts))
+    assert button_values(post.params["blocks"])  # the answer itself, no placeholder
+    assert not bot.mock.calls_of("chat.update")
+
+
+def test_assistant_status_refused_falls_back_to_a_placeholder(bot):
+    bot.mock.respond_with("assistant.threads.setStatus", {"ok": False, "error": "invalid_thread"})
+    thread_ts = unique_ts()
+    bot.sender.event(dm(QUESTION, channel="DPLAIN", thread_ts=thread_ts))
+    [placeholder] = bot.mock.wait_for("chat.postMessage", where=in_thread("DPLAIN", thread_ts))
+    assert placeholder.params["text"] == "Thinking…"
+    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "DPLAIN")
+
+
+def test_start_an_assessment_prompt_is_routed_to_the_assess_hook(bot):
+    before = len(bot.service.store.answers(1000))
+    thread_ts = unique_ts()
+    bot.sender.event(dm("Start an assessment", channel="DASSESS", thread_ts=thread_ts))
+    [post] = bot.mock.wait_for("chat.postMessage", where=in_thread("DASSESS", thread_ts))
+    assert "not enabled yet" in str(post.params["blocks"])
+    assert len(bot.service.store.answers(1000)) == before  # not answered as a question
+
+
+def test_hooks_plug_in_a_subcommand(make_bot):
+    from bot.slack.listeners import Hooks
+
+    seen = []
+
+    def assess(ctx):
+        seen.append((ctx.name, ctx.args, ctx.thread_ts, ctx.conversation))
+        ctx.reply("Assessment started: question 1 of 12", None)
+
+    hooks = Hooks()
+    hooks.subcommands["assess"] = assess
+    bot = make_bot(hooks=hooks)
+    thread_ts = unique_ts()
+    bot.sender.event(dm("Start an assessment!", channel="DHOOK", thread_ts=thread_ts))
+    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["text"].startswith("Assessment started")
+                      and c.params["thread_ts"] == thread_ts)
+    assert seen == [("assess", "", thread_ts, f"slack:DHOOK:{thread_ts}")]
+    reply = bot.sender.command("assess vendor-x", response_url=bot.mock.response_url("hook"))
+    assert reply.status == 200
+    bot.mock.wait_for_response("hook")
+    assert seen[-1][:2] == ("assess", "vendor-x")
+
+
+# --- App Home -------------------------------------------------------------------------------------
+
+def test_home_tab_shows_knowledge_status(bot):
+    bot.sender.event({"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "home",
+                      "event_ts": unique_ts()})
+    [publish] = bot.mock.wait_for("views.publish")
+    assert publish.params["user_id"] == "UALICE"
+    view = publish.params["view"]
+    documents = bot.service.status()["documents"]
+    assert view["type"] == "home" and f"Documents: *{documents}*" in str(view)
+    assert "assessments" in str(view).lower()
+    assert "admin_reingest" not in str(view)
+    bot.sender.event({"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "messages",
+                      "event_ts": unique_ts()})
+    bot.mock.settle()
+    assert len(bot.mock.calls_of("views.publish")) == 1
+
+
+def test_admin_reingest_button(make_bot):
+    bot = make_bot(admins="UADMIN")
+    bot.sender.event({"type": "app_home_opened", "user": "UADMIN", "tab": "home", "event_ts": unique_ts()})
+    [publish] = bot.mock.wait_for("views.publish")
+    assert "admin_reingest" in str(publish.params["view"])
+
+    reply = bot.sender.block_action("admin_reingest", "reingest", user_id="UALICE", channel_id=None,
+                                    view={"id": "VHOME", "type": "home"})
+    assert reply.status == 200
+    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "UALICE"
+                      and "Only the advisor's admins" in c.params["text"])
+
+    bot.sender.block_action("admin_reingest", "reingest", user_id="UADMIN", channel_id=None,
+                            view={"id": "VHOME", "type": "home"})
+    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "UADMIN"
+                      and c.params["text"].startswith("Re-ingest finished"), timeout=120)
+    bot.mock.wait_for("views.publish", 2)
+    actions = bot.service.store.admin_actions()
+    assert [(a["user"], a["action"], a["allowed"]) for a in actions[:2]] == [
+        ("UADMIN", "reingest", 1), ("UALICE", "reingest", 0)]
+
+
+# --- /advisor ---------------------------------------------------------------------------------------
+
+def test_slash_ask_answers_through_the_response_url(bot):
+    url = bot.mock.response_url("ask")
+    reply = bot.sender.command(f"ask {QUESTION}", response_url=url)
+    assert reply.status == 200
+    thinking, answer = bot.mock.wait_for_response("ask", 2)
+    assert thinking.payload["text"] == "Thinking…" and thinking.payload["response_type"] == "ephemeral"
+    assert answer.payload["replace_original"] is True
+    assert button_values(answer.payload["blocks"])
+    assert "*Sources*" in str(answer.payload["blocks"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("help", "/advisor ask"),
+    ("", "/advisor ask"),
+    ("frobnicate now", "I don't know `/advisor frobnicate`"),
+    ("assess", "`/advisor assess` is not enabled yet"),
+    ("ingest", "`/advisor ingest` is not enabled yet"),
+])
+def test_slash_help_and_unknown_subcommands(bot, text, expected):
+    name = unique_id("h")
+    reply = bot.sender.command(text, response_url=bot.mock.response_url(name))
+    assert reply.status == 200
+    [response] = bot.mock.wait_for_response(name)
+    assert expected in str(response.payload["blocks"])
+    assert response.payload["response_type"] == "ephemeral"
+
+
+def test_slash_status(bot):
+    bot.sender.command("status", response_url=bot.mock.response_url("status"))
+    [response] = bot.mock.wait_for_response("status")
+    assert f"Documents: *{bot.service.status()['documents']}*" in response.payload["text"]
+
+
+# --- feedback ---------------------------------------------------------------------------------------
+
+def test_feedback_click_is_stored(bot):
+    event = mention(QUESTION, channel="CFEED")
+    bot.sender.event(event)
+    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CFEED")
+    values = button_values(update.params["blocks"])
+    message = {"type": "message", "ts": update.params["ts"], "thread_ts": event["ts"],
+               "blocks": update.params["blocks"]}
+
+    url = bot.mock.response_url("feedback")
+    reply = bot.sender.block_action("feedback_not_helpful", values["feedback_not_helpful"], user_id="UBOB",
+                                    channel_id="CFEED", message=message, response_url=url)
+    assert reply.status == 200
+    [thanks] = bot.mock.wait_for_response("feedback")
+    assert thanks.payload["text"] == "Thanks for the feedback." and thanks.payload["replace_original"] is False
+    answer_id = values["feedback_not_helpful"]
+    assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id)] == [("UBOB", "not_helpful")]
+
+    bot.sender.block_action("feedback_helpful", values["feedback_helpful"], user_id="UBOB", channel_id="CFEED",
+                            message=message, response_url=url)
+    bot.mock.wait_for_response("feedback", 2)
+    assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id)] == [("UBOB", "helpful")]
+
+    bot.sender.block_action("feedback_helpful", "no-such-answer", user_id="UBOB", channel_id="CFEED",
+                            message=message, response_url=url)
+    assert "couldn't find" in bot.mock.wait_for_response("feedback", 3)[-1].payload["text"]
+
+
+# --- request verification and retries -----------------------------------------------------------------
+
+def test_forged_or_stale_requests_are_rejected(bot):
+    forged, forged_id = bot.sender.event(mention(QUESTION, channel="CFORGED"), secret="not-the-secret")
+    stale, stale_id = bot.sender.event(mention(QUESTION, channel="CFORGED"), timestamp=int(time.time()) - 6 * 60)
+    unsigned = bot.sender.command("help", response_url=bot.mock.response_url("forged"), signature="v0=deadbeef")
+    assert (forged.status, stale.status, unsigned.status) == (401, 401, 401)
+    bot.mock.settle()
+    assert not bot.mock.calls_of("chat.postMessage") and not bot.mock.responses
+    # a rejected request claims nothing: the genuine delivery of the same event is answered
+    assert bot.service.store.claim_event(forged_id) and bot.service.store.claim_event(stale_id)
+
+
+def test_retried_event_is_answered_once_even_after_a_restart(make_bot, slack_home, embedder):
+    bot = make_bot()
+    event = mention(QUESTION, channel="CRETRY")
+    first, event_id = bot.sender.event(event)
+    again, _ = bot.sender.event(event, event_id=event_id, retry_num=1)
+    assert (first.status, again.status) == (200, 200)
+    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CRETRY")
+
+    restarted_service = AdvisorService(slack_home)  # a new process: new service, new app, same home
+    restarted_service._embedder = embedder
+    restarted = make_bot(service=restarted_service)
+    late, _ = restarted.sender.event(event, event_id=event_id, retry_num=2)
+    assert late.status == 200
+    bot.mock.settle(quiet=0.5)
+    assert len(bot.mock.calls_of("chat.postMessage", where=lambda c: c.params["channel"] == "CRETRY")) == 1
+
+    fresh = mention(QUESTION, channel="CRETRY2")  # and the restarted bot still answers new events
+    restarted.sender.event(fresh)
+    restarted.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CRETRY2")
+
+
+def test_rate_limited_post_is_retried_and_the_answer_arrives(bot):
+    bot.mock.fail_next("chat.postMessage", 429)
+    bot.mock.fail_next("chat.update", 500)
+    event = mention(QUESTION, channel="CLIMIT")
+    bot.sender.event(event)
+    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CLIMIT")
+    posts = bot.mock.calls_of("chat.postMessage", failed=True)
+    assert [p.status for p in posts] == [429, 200]
+    assert [u.status for u in bot.mock.calls_of("chat.update", failed=True)] == [500, 200]
+    assert len(bot.mock.calls_of("chat.postMessage")) == 1
+
+
+# --- failures are visible ---------------------------------------------------------------------------
+
+def test_backend_failure_shows_an_error_id_and_logs_it(bot, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the index is on fire")
+
+    monkeypatch.setattr(bot.service, "ask", broken)
+    caplog.set_level(logging.ERROR, logger="bot.slack")
+    bot.sender.event(mention(QUESTION, channel="CBROKEN"))
+    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CBROKEN")
+    match = re.search(r"error id `([0-9a-f]{8})`", update.params["text"])
+    assert match, update.params["text"]
+    assert update.params["blocks"] == []
+    logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
+    assert logged and logged[0].exc_info and "the index is on fire" in str(logged[0].exc_info[1])
+
+    bot.sender.command(f"ask {QUESTION}", response_url=bot.mock.response_url("broken"))
+    responses = bot.mock.wait_for_response("broken", 2)
+    assert re.search(r"error id `[0-9a-f]{8}`", responses[-1].payload["text"])
+
+
+def test_streamed_text_updates_the_placeholder_at_most_every_interval(make_bot, monkeypatch):
+    bot = make_bot(progress_interval=0.2)
+    real_ask = bot.service.ask
+
+    def streaming_ask(question, **kwargs):
+        on_text = kwargs["on_text"]
+        text = ""
+        for n in range(30):  # 30 deltas over ~0.6 s
+            text += f"word{n} "
+            on_text(text)
+            time.sleep(0.02)
+        return real_ask(question, **kwargs)
+
+    monkeypatch.setattr(bot.service, "ask", streaming_ask)
+    bot.sender.event(mention(QUESTION, channel="CSTREAM"))
+    updates = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CSTREAM"
+                                and c.params.get("blocks"))
+    everything = bot.mock.calls_of("chat.update", where=lambda c: c.params["channel"] == "CSTREAM")
+    partial = [u for u in everything if not u.params.get("blocks")]
+    assert 1 <= len(partial) <= 4, [u.params["text"] for u in partial]
+    assert partial[0].params["text"].startswith("word0") and partial[0].params["text"].endswith("…")
+    assert everything[-1] is updates[-1]
+
+
+def test_long_answer_is_split_into_valid_blocks(bot, monkeypatch):
+    text = "\n\n".join(f"Paragraph {n}: " + "policy detail " * 150 for n in range(120))
+    monkeypatch.setattr(bot.service, "ask", lambda q, **kw: Answer(
+        q, text, False, "extractive", "extractive", "no model configured", [], id="long123"))
+    bot.sender.event(mention(QUESTION, channel="CLONG"))
+    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CLONG")
+    blocks = update.params["blocks"]
+    assert len(blocks) <= 50
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    assert button_values(blocks)["feedback_helpful"] == "long123"
+
+
+# --- what must not be answered ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("event", [
+    dm(QUESTION, channel="DIGNORE", user="UBOT0001"),  # the bot's own user
+    dm(QUESTION, channel="DIGNORE", bot_id="BBOT0001", user=None),  # the bot's own bot id
+    dm(QUESTION, channel="DIGNORE", subtype="message_changed"),
+    dm(QUESTION, channel="DIGNORE", subtype="message_deleted", hidden=True),
+    dm(QUESTION, channel="DIGNORE", subtype="channel_join"),
+    dm(QUESTION, channel="DIGNORE", subtype="bot_message", bot_id="BOTHER", user=None),  # another bot
+    mention(QUESTION, channel="CIGNORE", bot_id="BOTHER"),
+    {**dm(QUESTION, channel="CIGNORE"), "channel_type": "channel"},  # channel chatter without a mention
+    mention(QUESTION, channel="DIGNORE"),  # a mention in a DM: message.im answers it, not app_mention
+], ids=["own-user", "own-bot", "edited", "deleted", "join", "other-bot", "other-bot-mention", "channel-message",
+        "mention-in-dm"])
+def test_ignored_messages(bot, event):
+    reply, _ = bot.sender.event(event)
+    assert reply.status == 200
+    bot.mock.settle(quiet=0.4)
+    assert not bot.mock.calls_of("chat.postMessage") and not bot.mock.calls_of("assistant.threads.setStatus")
+
+
+def test_other_bots_are_answered_when_enabled(make_bot):
+    bot = make_bot(reply_to_bots=True)
+    bot.sender.event(dm(QUESTION, channel="DBOTS", subtype="bot_message", bot_id="BOTHER", user=None))
+    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "DBOTS")
+
+
+def test_url_verification_and_health(bot):
+    reply = bot.sender.post('{"type": "url_verification", "challenge": "abc123", "token": "t"}', "application/json")
+    assert reply.status == 200 and "abc123" in reply.body
+    health = bot.sender.get("/healthz")
+    assert health.status == 200
+    body = health.json()
+    assert body["status"] == "ok" and body["documents"] == bot.service.status()["documents"] > 0
+    assert bot.sender.get("/nope").status == 404
