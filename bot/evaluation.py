@@ -65,13 +65,13 @@ def evaluate(service, eval_set: EvalSet, k: int = 5) -> dict:
         misses: list[str] = []
         for item in eval_set.questions:
             answer = service.ask(item.q, top_k=k, mode=mode, record=False)
+            retrieval = service.retrieve(item.q, k, mode)
             if mode == "hybrid":
-                best = max((s["score"] for s in answer.sources), default=0.0)
-                similarities.append((best, item.answerable))
+                similarities.append((retrieval.best_similarity, item.answerable))
             abstain_ok += answer.abstained != item.answerable
             if not item.answerable:
                 continue
-            ranked = [h.chunk["source"] for h in service.retrieve(item.q, k, mode).hits]
+            ranked = [h.chunk["source"] for h in retrieval.hits]
             first = next((i for i, src in enumerate(ranked, 1) if item.matches(src)), None)
             for cut in hits_at:
                 hits_at[cut] += first is not None and first <= cut
@@ -115,10 +115,12 @@ def suggest_threshold(points: list[tuple[float, bool]]) -> float:
     """The relevance cut-off that best separates answerable from unanswerable questions."""
     if not points:
         return 0.0
-    candidates = sorted({round(s, 3) for s, _ in points})
-    best, best_acc = candidates[0], -1.0
-    for t in candidates:
+    values = sorted({s for s, _ in points})
+    # Cut halfway between neighbouring scores, so the cut does not sit on a question.
+    cuts = [values[0] - 0.01] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 0.01]
+    best, best_acc = cuts[0], -1.0
+    for t in cuts:
         acc = sum((s >= t) == answerable for s, answerable in points) / len(points)
         if acc > best_acc:
             best, best_acc = t, acc
-    return best
+    return round(best, 3)

@@ -77,7 +77,7 @@ class MockSlack:
         self._cond = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="mock-slack", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="mock-slack", daemon=True)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -353,3 +353,72 @@ class MockSlack:
                 self._json(200, payload)
 
         return Handler
+
+
+class MockSocketMode:
+    """A local Socket Mode endpoint (WebSocket) for slack_sdk's built-in client.
+
+    Point ``MockSlack.socket_url`` at ``url`` so apps.connections.open hands it out (slack_sdk
+    connects without TLS to a port other than 443). On connect it sends Slack's ``hello``;
+    ``send(envelope)`` pushes an envelope to the newest connection and ``wait_for_ack(id)``
+    returns what the app acknowledged."""
+
+    def __init__(self):
+        from websockets.sync.server import serve
+
+        self.received: list[dict] = []
+        self.connections: list[Any] = []
+        self._cond = threading.Condition()
+        self._server = serve(self._handle, "127.0.0.1", 0)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="mock-socket-mode", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/link/?ticket=mock"
+
+    def start(self) -> "MockSocketMode":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+    def __enter__(self) -> "MockSocketMode":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _handle(self, connection) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0TEST"},
+                                    "debug_info": {"host": "mock", "approximate_connection_time": 3600}}))
+        with self._cond:
+            self.connections.append(connection)
+            self._cond.notify_all()
+        for message in connection:
+            try:
+                data = json.loads(message)
+            except ValueError:
+                data = {"raw": message}
+            with self._cond:
+                self.received.append(data)
+                self._cond.notify_all()
+
+    def wait_connected(self, timeout: float = 15.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.connections, timeout):
+                raise AssertionError("no Socket Mode connection within the timeout")
+
+    def send(self, envelope: dict) -> None:
+        with self._cond:
+            connection = self.connections[-1]
+        connection.send(json.dumps(envelope))
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 15.0) -> dict:
+        with self._cond:
+            found = self._cond.wait_for(
+                lambda: next((m for m in self.received if m.get("envelope_id") == envelope_id), None), timeout)
+        if not found:
+            raise AssertionError(f"no ack for envelope {envelope_id}; received {self.received}")
+        return found
