@@ -238,3 +238,179 @@ def eval_(ctx: click.Context, questions: Path, as_json: bool, top_k: int) -> Non
         click.echo(f"\nmin relevance {report['min_relevance']} (best on this set: {report['suggested_min_relevance']})")
     if report["failed_thresholds"]:
         raise click.ClickException("below thresholds: " + "; ".join(report["failed_thresholds"]))
+
+
+# --- assessment ---------------------------------------------------------------------------
+
+def _parse_answers(pairs: tuple[str, ...]) -> dict[str, str]:
+    answers: dict[str, str] = {}
+    for pair in pairs:
+        qid, sep, value = pair.partition("=")
+        if not sep or not qid.strip() or not value.strip():
+            raise click.BadParameter(f"'{pair}' is not ID=VALUE", param_hint="--answer")
+        answers[qid.strip()] = value.strip()
+    return answers
+
+
+def _print_report(report: dict) -> None:
+    click.secho(f"\nRecommendation: {report['title']} ({report['recommendation']})", bold=True)
+    scores = ", ".join(f"{k} {v:g}" for k, v in report["scores"].items())
+    click.echo(f"Confidence {report['confidence']:.0%} · scores: {scores}\n")
+    click.secho("Why", bold=True)
+    for line in report["rationale"]:
+        click.echo(f"  - {line['question']} = {line['answer']}: {line['effect']}")
+    for conflict in report["conflicts"]:
+        click.echo(f"  ! {conflict}")
+    for kind, label in (("pros", "Pros"), ("cons", "Cons"), ("when", "When to choose it")):
+        part = report["guidance"].get(kind)
+        if part:
+            click.secho(f"\n{label}  [{part['document']} › {part['section']}]", bold=True)
+            click.echo(part["text"])
+    if report["policies"]:
+        click.secho("\nPolicies that bear on your answers", bold=True)
+        for p in report["policies"]:
+            section = f" › {p['section']}" if p["section"] else ""
+            click.echo(f"  - {p['title']}{section} ({p['source']}) — because {p['because']}")
+    click.secho("\nNext steps", bold=True)
+    for step in report["next_steps"]:
+        click.echo(f"  - {step}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--answer", "pairs", multiple=True, metavar="ID=VALUE",
+              help="Answer a question non-interactively (repeatable); missing questions count as unsure.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def assess(ctx: click.Context, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Which approach fits: PaaS, self-hosted or hybrid (the guidance's decision framework)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .assessment import FrameworkError, InvalidAnswer
+
+    service = _service(ctx)
+    try:
+        if pairs:
+            report = service.assess(_parse_answers(pairs))
+        else:
+            report = _interactive_assessment(service)
+            if report is None:
+                return
+    except InvalidAnswer as exc:
+        raise click.ClickException(str(exc)) from None
+    except FrameworkError as exc:
+        raise click.ClickException(f"the assessment framework is invalid: {exc}") from None
+    if as_json:
+        _emit(report)
+    else:
+        _print_report(report)
+
+
+def _cli_user() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _interactive_assessment(service) -> dict | None:
+    from .assessment import AssessmentError
+
+    sessions = service.sessions
+    user = _cli_user()
+    try:
+        session = sessions.start(user)
+    except AssessmentError as exc:
+        if exc.code != "already_open":
+            raise click.ClickException(exc.message) from None
+        session = exc.session
+        if click.confirm("You have an unfinished assessment. Resume it? (no = start over)", default=True):
+            click.echo("Resuming where you left off.")
+        else:
+            session = sessions.restart(session.id, user)
+    click.echo("Answer with the option number, its name, or your own words. "
+               "Also: back, restart, cancel.\n")
+    while session.status == "open":
+        question = sessions.current_question(session)
+        click.secho(f"{question.prompt}", bold=True)
+        click.echo(f"  {question.help}")
+        for n, option in enumerate(question.options, 1):
+            click.echo(f"  {n}. {option.label}")
+        try:
+            reply = click.prompt("answer", prompt_suffix="> ").strip()
+        except (EOFError, click.Abort):
+            click.echo("\nSaved: run 'advisor assess' again to resume.")
+            return None
+        command = reply.lower()
+        try:
+            if command == "back":
+                session = sessions.back(session.id, user)
+                continue
+            if command == "restart":
+                session = sessions.restart(session.id, user)
+                continue
+            if command == "cancel":
+                sessions.cancel(session.id, user)
+                click.echo("Assessment cancelled.")
+                return None
+            value = _choose(service, question, reply)
+            if value is None:
+                continue
+            session = sessions.answer(session.id, user, question.id, value, "cli")
+        except AssessmentError as exc:
+            click.secho(exc.message, fg="yellow")
+            session = sessions.get(session.id)
+        click.echo()
+    return session.result
+
+
+def _choose(service, question, reply: str) -> str | None:
+    if reply.isdigit() and 1 <= int(reply) <= len(question.options):
+        return question.options[int(reply) - 1].value
+    value, _, confident = service.map_answer(question, reply)
+    if value is None:
+        click.secho("I couldn't match that to an option; pick a number.", fg="yellow")
+        return None
+    if confident:
+        return value
+    label = question.option(value).label
+    return value if click.confirm(f"Did you mean '{label}'?", default=True) else None
+
+
+@assess.command("history")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def assess_history(ctx: click.Context, as_json: bool) -> None:
+    """Your past assessment results."""
+    sessions = _service(ctx.find_root()).sessions.history(_cli_user())
+    if as_json:
+        _emit([s.to_dict() for s in sessions])
+        return
+    if not sessions:
+        click.echo("No finished assessments yet: run 'advisor assess'.")
+    for s in sessions:
+        click.echo(f"{s.updated_at[:16]}  {s.result['recommendation']:<12} confidence {s.result['confidence']:.0%}")
+
+
+@main.group()
+def assessments() -> None:
+    """Administration of stored assessments."""
+
+
+@assessments.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.pass_context
+def assessments_export(ctx: click.Context, fmt: str) -> None:
+    """All assessments (every user) as JSON or CSV, for admins."""
+    rows = _service(ctx.find_root()).sessions.export_all()
+    if fmt == "json":
+        _emit(rows)
+        return
+    import csv
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["id", "user", "channel", "status", "created_at", "updated_at", "recommendation",
+                     "confidence", "answers"])
+    for r in rows:
+        result = r.get("result") or {}
+        writer.writerow([r["id"], r["user"], r.get("channel") or "", r["status"], r["created_at"],
+                         r["updated_at"], result.get("recommendation", ""), result.get("confidence", ""),
+                         json.dumps(r.get("answers") or {})])

@@ -19,6 +19,10 @@ from .llm.backends import BackendError
 from .llm.redaction import redact, strip_sensitive
 from .llm.routing import Route, Router
 from .retrieval import Mode, Retrieval, Retriever
+from .assessment import (
+    AssessmentSessions, FrameworkProvider, Question, assess, map_free_text, validate_answer,
+)
+from .assessment.report import build_report
 from .settings import Settings
 from .store import Store, new_id
 
@@ -36,6 +40,8 @@ class AdvisorService:
         self._lock = threading.Lock()
         self._router: Router | None = None
         self._store: Store | None = None
+        self._frameworks: FrameworkProvider | None = None
+        self._sessions: AssessmentSessions | None = None
 
     # --- shared resources, loaded once and only when needed ----------------------------------
 
@@ -189,6 +195,45 @@ class AdvisorService:
             hash_questions=self.settings.audit_questions == "hash",
         )
 
+    # --- assessment ---------------------------------------------------------------------------
+
+    @property
+    def frameworks(self) -> FrameworkProvider:
+        if self._frameworks is None:
+            with self._lock:
+                if self._frameworks is None:
+                    self._frameworks = FrameworkProvider(self.settings.framework_path)
+        return self._frameworks
+
+    @property
+    def sessions(self) -> AssessmentSessions:
+        if self._sessions is None:
+            with self._lock:
+                if self._sessions is None:
+                    # Its own connection: sessions serialise writes on it with their own lock.
+                    self._sessions = AssessmentSessions(self.store.connect(), self.frameworks)
+        return self._sessions
+
+    def assess(self, answers: dict[str, str]) -> dict:
+        """Non-interactive assessment; raises InvalidAnswer naming the valid ids/values."""
+        framework = self.frameworks.get()
+        for qid, value in answers.items():
+            validate_answer(framework, qid, value)
+        return self.assessment_report(answers)
+
+    def assessment_report(self, answers: dict[str, str]) -> dict:
+        framework = self.frameworks.get()
+        result = assess(framework, answers)
+        return build_report(framework, result, answers, self.index, self.retriever)
+
+    def map_answer(self, question: Question, text: str) -> tuple[str | None, float, bool]:
+        """A typed reply mapped to an option by embedding similarity to the option descriptions."""
+        def similarity(reply: str, descriptions: list[str]) -> list[float]:
+            vectors = self.embedder.embed([reply, *descriptions])
+            return [sum(a * b for a, b in zip(vectors[0], v)) for v in vectors[1:]]
+
+        return map_free_text(question, text, similarity)
+
     # --- knowledge ---------------------------------------------------------------------------
 
     def ingest(self, paths: Sequence[Path | str] | None = None, *, full: bool = False,
@@ -198,11 +243,18 @@ class AdvisorService:
             s.knowledge_dir, s.home, paths=paths, full=full, max_file_mb=s.max_file_mb,
             exclude=NON_DOCUMENTS, progress=progress, index=self.index, embedder=self.embedder,
         )
-        self._after_ingest()
+        self._after_ingest(report)
         return report
 
-    def _after_ingest(self) -> None:
-        """Hook for derived state (keyword index, framework) to refresh."""
+    def _after_ingest(self, report: IngestReport) -> None:
+        """The keyword index follows ingest by itself (SQLite triggers); the assessment
+        framework is knowledge too, so a re-ingest reloads it."""
+        error = self.frameworks.reload()
+        if error is not None:
+            report.failed.append({
+                "path": self.settings.framework_path.name,
+                "error": f"{error} (the last valid framework stays in use)",
+            })
 
     def ingest_running(self) -> bool:
         return IngestLock.busy(self.settings.home)

@@ -34,12 +34,14 @@ class Store:
         """One connection per thread (listeners run on worker threads)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            db = sqlite_utils.Database(conn)
-            self._local.db = db
+            db = self._local.db = self.connect()
         return db
+
+    def connect(self) -> sqlite_utils.Database:
+        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return sqlite_utils.Database(conn)
 
     def _ensure_schema(self) -> None:
         db = self.db

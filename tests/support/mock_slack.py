@@ -396,14 +396,19 @@ class MockSocketMode:
         with self._cond:
             self.connections.append(connection)
             self._cond.notify_all()
-        for message in connection:
-            try:
-                data = json.loads(message)
-            except ValueError:
-                data = {"raw": message}
-            with self._cond:
-                self.received.append(data)
-                self._cond.notify_all()
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            for message in connection:
+                try:
+                    data = json.loads(message)
+                except ValueError:
+                    data = {"raw": message}
+                with self._cond:
+                    self.received.append(data)
+                    self._cond.notify_all()
+        except ConnectionClosed:
+            pass  # slack_sdk's client closes its socket without a close frame
 
     def wait_connected(self, timeout: float = 15.0) -> None:
         with self._cond:
