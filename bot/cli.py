@@ -359,7 +359,7 @@ def _interactive_assessment(service) -> dict | None:
             click.secho(exc.message, fg="yellow")
             session = sessions.get(session.id)
         click.echo()
-    return session.result
+    return service.assessment_report(session.answers)
 
 
 def _choose(service, question, reply: str) -> str | None:

@@ -37,7 +37,7 @@ class AdvisorService:
         self.settings = settings
         self._index: KnowledgeIndex | None = None
         self._embedder: Embedder | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # properties build on each other
         self._router: Router | None = None
         self._store: Store | None = None
         self._frameworks: FrameworkProvider | None = None
@@ -253,7 +253,8 @@ class AdvisorService:
         if error is not None:
             report.failed.append({
                 "path": self.settings.framework_path.name,
-                "error": f"{error} (the last valid framework stays in use)",
+                "error": (f"line {error.line}: " if error.line else "") + error.reason
+                + " (the last valid framework stays in use)",
             })
 
     def ingest_running(self) -> bool:

@@ -180,8 +180,8 @@ def answer_blocks(answer) -> list[Block]:
 
 
 def answer_fallback(answer) -> str:
-    """The plain ``text`` sent with the blocks (notifications, screen readers)."""
-    return truncate(answer.text, FALLBACK_LIMIT)
+    """The ``text`` sent with the blocks (notifications, screen readers, search)."""
+    return truncate(to_mrkdwn(answer.text), FALLBACK_LIMIT)
 
 
 def partial_text(text: str) -> str:

@@ -92,6 +92,8 @@ def make_bot(bot_settings, advisor_service, mock_slack):
     for made in started:
         made.server.stop()
         made.listeners.drain()
+    # history comes from the core's store, never from Slack
+    assert not mock_slack.calls_of("conversations.replies") and not mock_slack.calls_of("conversations.history")
 
 
 @pytest.fixture()

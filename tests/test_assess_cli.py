@@ -1,0 +1,102 @@
+"""The assessment through the core service and the CLI."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.assessment import InvalidAnswer
+from bot.core import AdvisorService
+
+from .conftest import ROOT
+
+
+@pytest.fixture()
+def service(built_index, embedder, tmp_path):
+    svc = AdvisorService(built_index)
+    svc._embedder = embedder
+    return svc
+
+
+def test_report_has_guidance_policies_and_citations(service):
+    report = service.assess({"mlops_expertise": "yes", "data_residency": "yes", "timeline": "months",
+                             "scale": "high", "differentiation": "specialized"})
+    assert report["recommendation"] == "self_hosted"
+    assert len(report["rationale"]) == 5 and all(r["effect"] for r in report["rationale"])
+    assert "3-6 months" in report["guidance"]["cons"]["text"] or "3–6 months" in report["guidance"]["cons"]["text"]
+    assert report["guidance"]["when"]["section"].endswith("When to choose self-hosting")
+    assert any(p["source"] == "policies/data-residency.md" for p in report["policies"])
+    assert {"document", "section"} <= set(report["citations"][0])
+
+
+def test_invalid_answers_list_valid_ones(service):
+    with pytest.raises(InvalidAnswer, match="Valid questions: mlops_expertise"):
+        service.assess({"mlops": "no"})
+    with pytest.raises(InvalidAnswer, match="Valid answers: no, yes, unsure"):
+        service.assess({"data_residency": "sometimes"})
+
+
+def test_free_text_maps_to_options(service):
+    question = service.frameworks.get().question("timeline")
+    value, _, confident = service.map_answer(question, "we need something in production within a few weeks")
+    assert value == "weeks"
+    value, _, confident = service.map_answer(question, "not sure")
+    assert (value, confident) == ("unsure", True)
+
+
+def test_broken_framework_is_reported_on_ingest_and_last_valid_kept(knowledge_copy, make_settings, embedder):
+    svc = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge_copy))
+    svc._embedder = embedder
+    svc.ingest()
+    before = svc.frameworks.get()
+    path = knowledge_copy / "assessment.yaml"
+    path.write_text(path.read_text().replace("questions:", "questions: [", 1))
+    report = svc.ingest()
+    failure = [f for f in report.failed if f["path"] == "assessment.yaml"]
+    assert failure and "line" in failure[0]["error"] and "last valid" in failure[0]["error"]
+    assert svc.frameworks.get() is before
+    assert svc.assess({"mlops_expertise": "no"})["recommendation"] == "paas"
+
+
+def _cli(*args, home, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT, timeout=300, input=stdin,
+        env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
+             "USER": "tester"},
+    )
+
+
+def test_cli_non_interactive_interactive_history_and_export(built_index):
+    home = built_index.home
+    out = _cli("assess", "--answer", "mlops_expertise=no", "--answer", "timeline=weeks", "--json", home=home)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {"recommendation", "scores", "confidence", "rationale", "citations"} <= set(data)
+    assert data["recommendation"] == "paas"
+    assert [r["answer"] for r in data["rationale"]] == ["no", "unsure", "weeks", "unsure", "unsure"]
+
+    bad = _cli("assess", "--answer", "scale=huge", home=home)
+    assert bad.returncode != 0 and "Valid answers: low, medium, high, unsure" in bad.stderr
+    malformed = _cli("assess", "--answer", "scale", home=home)
+    assert malformed.returncode != 0 and "ID=VALUE" in malformed.stderr
+
+    # The terminal conversation: numbers, a typed reply, back, then a finished result.
+    convo = "2\nyes\nback\n1\nwithin weeks\n3\nnot sure\n"
+    run = _cli("assess", home=home, stdin=convo)
+    assert run.returncode == 0, run.stderr
+    assert "Recommendation:" in run.stdout and "Next steps" in run.stdout
+    history = json.loads(_cli("assess", "history", "--json", home=home).stdout)
+    finished = history[0]
+    assert finished["status"] == "finished"
+    assert {a["how"] for a in finished["answers"]} == {"cli"}
+    assert {a["question_id"]: a["value"] for a in finished["answers"]} == {"mlops_expertise": "yes", "data_residency": "no", "timeline": "weeks",
+                                   "scale": "high", "differentiation": "unsure"}
+
+    exported = _cli("assessments", "export", "--format", "csv", home=home)
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert any(r["user"] == "cli:tester" and r["status"] == "finished" for r in rows)
