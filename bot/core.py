@@ -195,6 +195,16 @@ class AdvisorService:
             hash_questions=self.settings.audit_questions == "hash",
         )
 
+    @property
+    def admin(self):
+        from .admin import KnowledgeAdmin
+
+        if getattr(self, "_admin", None) is None:
+            with self._lock:
+                if getattr(self, "_admin", None) is None:
+                    self._admin = KnowledgeAdmin(self)
+        return self._admin
+
     # --- assessment ---------------------------------------------------------------------------
 
     @property

@@ -158,6 +158,24 @@ def test_hooks_plug_in_a_subcommand(make_bot):
     assert reply.status == 200
     bot.mock.wait_for_response("hook")
     assert seen[-1][:2] == ("assess", "vendor-x")
+    help_reply = bot.sender.command("help", response_url=bot.mock.response_url("hook-help"))
+    assert help_reply.status == 200
+    [help_text] = bot.mock.wait_for_response("hook-help")
+    help_blocks = help_text.payload["blocks"]
+    assert "`/advisor assess`: a guided assessment" in help_blocks[0]["text"]["text"]  # a command now
+    [note] = [b for b in help_blocks if b["type"] == "context"]
+    assert note["elements"][0]["text"] == "`/advisor ingest`: not enabled yet in this workspace."
+
+    # thread_message: the thread's next messages go to the hook while it claims them
+    claimed = []
+    hooks.thread_message = lambda ctx: ctx.conversation == f"slack:DHOOK:{thread_ts}" and (
+        claimed.append(ctx.args) or ctx.reply(f"Noted: {ctx.args}", None) or True)
+    bot.sender.event(dm("we have no ML team", channel="DHOOK", thread_ts=thread_ts))
+    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["text"] == "Noted: we have no ML team")
+    other = unique_ts()
+    bot.sender.event(dm(QUESTION, channel="DHOOK", thread_ts=other))  # another thread: answered
+    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["thread_ts"] == other and c.params.get("blocks"))
+    assert claimed == ["we have no ML team"]
 
 
 # --- App Home -------------------------------------------------------------------------------------

@@ -208,8 +208,12 @@ HELP_TEXT = (
 )
 
 
-def help_blocks(disabled: Iterable[str] = (), note: str = "") -> list[Block]:
-    blocks = [section(HELP_TEXT)]
+def help_blocks(disabled: Iterable[str] = (), note: str = "", extra: Mapping[str, str] | None = None) -> list[Block]:
+    """The help; ``extra`` adds enabled subcommands (name → one-line description)."""
+    text = HELP_TEXT
+    for name, description in (extra or {}).items():
+        text += f"\n• `/advisor {name}`: {escape(description)}"
+    blocks = [section(text)]
     disabled = list(disabled)
     if disabled:
         names = ", ".join(f"`/advisor {name}`" for name in disabled)

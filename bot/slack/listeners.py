@@ -108,7 +108,8 @@ def cmd_status(ctx: CommandContext) -> None:
 
 def cmd_help(ctx: CommandContext, note: str = "") -> None:
     disabled = ctx.hooks.disabled_subcommands() if ctx.hooks else []
-    ctx.reply(blocks.help_fallback(note), blocks.help_blocks(disabled, note))
+    extra = ctx.hooks.extra_help() if ctx.hooks else {}
+    ctx.reply(blocks.help_fallback(note), blocks.help_blocks(disabled, note, extra))
 
 
 def cmd_not_enabled(ctx: CommandContext) -> None:
@@ -131,19 +132,34 @@ class Hooks:
     """Where other features plug into the Slack shell without editing the listeners.
 
     subcommands: ``/advisor <name> <args>`` → handler(CommandContext). Replace ``assess`` and
-        ``ingest`` here to enable them.
+        ``ingest`` here to enable them; ``help`` holds their one-line descriptions.
     triggers: a message that is exactly one of these phrases (case and punctuation ignored), in a
         DM, assistant thread or mention, runs the named subcommand in that thread instead of
         being answered as a question (the suggested prompt "Start an assessment" → ``assess``).
     home_assessments: user id → Block Kit blocks listing that user's recent assessments.
+    thread_message: called with every message about to be answered in a thread (ctx.args is the
+        text, ctx.conversation the thread); return True when it handled the message (e.g. the
+        thread holds an assessment in progress and the message is its next answer), False to
+        let the core answer it as a question.
     """
 
     subcommands: dict[str, Subcommand] = field(default_factory=default_subcommands)
     triggers: dict[str, str] = field(default_factory=lambda: {"start an assessment": "assess"})
     home_assessments: Callable[[str], list[dict]] | None = None
+    thread_message: Callable[[CommandContext], bool] | None = None
+    help: dict[str, str] = field(default_factory=lambda: {
+        "assess": "a guided assessment: which GenAI approach fits your team",
+        "ingest": "admins: re-ingest the knowledge",
+    })
 
     def disabled_subcommands(self) -> list[str]:
         return [name for name, fn in self.subcommands.items() if fn is cmd_not_enabled]
+
+    def extra_help(self) -> dict[str, str]:
+        """Help lines for the enabled subcommands beyond ask, status and help."""
+        disabled = set(self.disabled_subcommands())
+        return {name: self.help.get(name, "") for name in self.subcommands
+                if name not in ("ask", "status", "help") and name not in disabled}
 
 
 # --- progress: a placeholder message (or the assistant status) that becomes the answer ----------
@@ -316,9 +332,13 @@ class Listeners:
                 return
             trigger = self.hooks.triggers.get(_normalise(question))
             if trigger and trigger in self.hooks.subcommands:
-                self._run_subcommand(trigger, "", user or "", channel, client, reply, thread_ts=root,
-                                     conversation=conversation)
+                ctx = self._thread_context(trigger, "", user, channel, client, reply, root, conversation)
+                self.hooks.subcommands[trigger](ctx)
                 return
+            if self.hooks.thread_message is not None:
+                ctx = self._thread_context("", question, user, channel, client, reply, root, conversation)
+                if self.hooks.thread_message(ctx):
+                    return
             reply.start()
             answer = self.service.ask(question, conversation=conversation, user=user, channel=channel,
                                       on_text=reply.partial)
@@ -328,13 +348,14 @@ class Listeners:
             log.exception("answering in %s (thread %s) failed (error id %s)", channel, root, error_id)
             reply.fail(blocks.error_text(error_id))
 
-    def _run_subcommand(self, name: str, args: str, user: str, channel: str, client: WebClient,
-                        reply: ThreadReply, *, thread_ts: str, conversation: str) -> None:
-        ctx = CommandContext(
-            name=name, args=args, user_id=user, channel_id=channel, service=self.service,
-            settings=self.settings, client=client, reply=lambda text, message_blocks=None: reply.finish(text, message_blocks),
+    def _thread_context(self, name: str, args: str, user: str | None, channel: str, client: WebClient,
+                        reply: ThreadReply, thread_ts: str, conversation: str) -> CommandContext:
+        """A CommandContext whose reply goes to the thread (replacing the progress placeholder)."""
+        return CommandContext(
+            name=name, args=args, user_id=user or "", channel_id=channel, service=self.service,
+            settings=self.settings, client=client,
+            reply=lambda text, message_blocks=None: reply.finish(text, message_blocks),
             progress=lambda text: reply.start(), thread_ts=thread_ts, conversation=conversation, hooks=self.hooks)
-        self.hooks.subcommands[name](ctx)
 
     def _skip(self, event: dict, context) -> str | None:
         """Why an event must not be answered, or None."""
