@@ -34,9 +34,15 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest -q
 
+$(VENV)/.bench: pyproject.toml $(VENV)/.dev
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip check
+	touch $@
+
 ## make bench: benchmarks against a naive LangChain pipeline; writes bench/results.md and bench/latency.png.
-bench: install-dev
-	$(BIN)/python -m bench.run
+## BENCH_ARGS passes flags through, e.g. make bench BENCH_ARGS=--quick
+bench: install-dev $(VENV)/.bench
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .advisor .pytest_cache

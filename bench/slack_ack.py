@@ -1,0 +1,111 @@
+"""Slack acknowledgement latency: the bot's real HTTP server (waitress + Bolt, as
+``advisor serve --http`` runs it) on an ephemeral port, the mock Slack Web API of
+tests/support for everything the bot calls back, and bursts of concurrent signed requests
+from a separate process (bench/slack_client.py)."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+from .corpus import REPO
+from .stats import summary
+
+SECRET = "bench-signing-secret"
+SCENARIOS = {
+    "mention": "app_mention events (distinct event_ids; each is answered in the background)",
+    "command": "/advisor help slash commands",
+}
+
+
+def run(settings, service, *, concurrency: int = 50, rounds: int = 3, log=print) -> dict:
+    try:
+        from bot.slack.app import build_app
+        from bot.slack.server import http_server
+        from tests.support.mock_slack import MockSlack
+        import tests.support.slack_requests  # noqa: F401 — the client process needs it
+    except ImportError as exc:
+        return {"skipped": f"the Slack package or its test support does not import: {exc}"}
+
+    out: dict = {"concurrency": concurrency, "rounds": rounds, "http_threads": settings.http_threads,
+                 "scenarios": {}}
+    with MockSlack() as mock, _listener_errors() as errors:
+        bot_settings = settings.model_copy(update={
+            "slack_bot_token": mock.bot_token, "slack_signing_secret": SECRET, "slack_app_token": "",
+            "slack_api_url": mock.api_url,
+        })
+        app = build_app(bot_settings, service)
+        server = http_server(bot_settings, app, service, host="127.0.0.1", port=0).start()
+        try:
+            for kind, label in SCENARIOS.items():
+                ms: list[float] = []
+                statuses: dict[str, int] = {}
+                for n in range(rounds):
+                    burst = _burst(server.url, kind, concurrency, mock)
+                    ms += burst["ms"]
+                    for status, count in burst["statuses"].items():
+                        statuses[status] = statuses.get(status, 0) + count
+                    # Let the background work of this burst finish before the next one: every
+                    # mention ends in chat.update (placeholder -> answer), every command in a
+                    # response_url post.
+                    done = (n + 1) * concurrency
+                    try:
+                        if kind == "mention":
+                            mock.wait_for("chat.update", count=done, timeout=600)
+                        else:
+                            mock.wait_for_response("bench", count=done, timeout=300)
+                    except AssertionError as exc:
+                        out.setdefault("warnings", []).append(f"{kind}: background work incomplete: {exc}"[:300])
+                    mock.settle(quiet=0.3, timeout=30)
+                    log(f"  slack {kind} burst {n + 1}/{rounds}: p50 {summary(burst['ms'])['p50']:.0f} ms, "
+                        f"p99 {summary(burst['ms'])['p99']:.0f} ms")
+                out["scenarios"][kind] = {"label": label, **summary(ms), "statuses": statuses}
+            out["answers_posted"] = len(mock.calls_of("chat.update"))
+        finally:
+            server.stop()
+            app.advisor.drain()
+    # Work done after the ack (answers, responses) that failed: counted, not part of the latency.
+    out["background_errors"] = len(errors)
+    out["background_error_kinds"] = dict(Counter(_kind(rec) for rec in errors).most_common(5))
+    return out
+
+
+@contextmanager
+def _listener_errors():
+    """Collect the bot's ERROR records (listener failures, with their error ids) instead of
+    printing their tracebacks in the middle of the benchmark output."""
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("bot")
+    handler = Collect(logging.ERROR)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _kind(record: logging.LogRecord) -> str:
+    """The exception and the innermost frame of the project's code that raised it."""
+    if not (record.exc_info and record.exc_info[1] is not None):
+        return record.getMessage()[:120]
+    exc, tb, where = record.exc_info[1], record.exc_info[2], ""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = Path(code.co_filename)
+        if REPO in path.parents and ".venv" not in path.parts:
+            where = f"{path.relative_to(REPO).as_posix()}:{code.co_name}"
+        tb = tb.tb_next
+    return f"{type(exc).__name__}: {exc}" + (f" (in {where})" if where else "")
