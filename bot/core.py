@@ -84,6 +84,7 @@ class AdvisorService:
     def warm_up(self) -> None:
         """Load the model, index and backends once at start (the Slack bot does this)."""
         _ = self.router, self.store
+        self.store.prune_events()
         self.embedder.embed_query("warm up")
         self.index.counts()
 
@@ -282,4 +283,5 @@ class AdvisorService:
             "knowledge_dir": str(self.settings.knowledge_dir),
             "llm": self.settings.llm,
             "llm_local": self.settings.llm_local or None,
+            "ingest_running": self.ingest_running(),
         }

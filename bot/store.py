@@ -146,6 +146,13 @@ class Store:
         except sqlite3.IntegrityError:
             return False
 
+    def prune_events(self, older_than_hours: float = 48) -> int:
+        """Slack stops retrying an event within minutes; ids older than this can go."""
+        cutoff = datetime.now(timezone.utc).timestamp() - older_than_hours * 3600
+        cutoff_iso = datetime.fromtimestamp(cutoff, timezone.utc).isoformat(timespec="milliseconds")
+        with self.db.atomic():
+            return self.db.execute("delete from slack_events where at < ?", [cutoff_iso]).rowcount
+
     # --- admin audit ---------------------------------------------------------------------
 
     def log_admin(self, user: str, action: str, allowed: bool, detail: str = "") -> None:
