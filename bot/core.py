@@ -58,7 +58,8 @@ class AdvisorService:
         if self._embedder is None:
             with self._lock:
                 if self._embedder is None:
-                    self._embedder = Embedder(self.settings.embedding_model or None)
+                    self._embedder = Embedder(self.settings.embedding_model or None,
+                                              backend=self.settings.embedding_backend)
         return self._embedder
 
     @property

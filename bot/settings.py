@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".advisor"), validation_alias="ADVISOR_HOME")
     knowledge_dir: Path = Field(Path("knowledge"), validation_alias="ADVISOR_KNOWLEDGE_DIR")
     embedding_model: str = Field("", validation_alias="ADVISOR_EMBEDDING_MODEL")
+    embedding_backend: Literal["onnx", "torch"] = Field("onnx", validation_alias="ADVISOR_EMBEDDING_BACKEND")
     chroma_url: str = Field("", validation_alias="ADVISOR_CHROMA_URL")
     max_file_mb: float = Field(20.0, gt=0, validation_alias="ADVISOR_MAX_FILE_MB")
 

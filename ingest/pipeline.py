@@ -111,6 +111,7 @@ def sync(
     paths: Sequence[Path | str] | None = None,
     full: bool = False,
     embedding_model: str | None = None,
+    embedding_backend: str = "onnx",
     chroma_url: str | None = None,
     max_file_mb: float = 20,
     exclude: Iterable[str] = (),
@@ -127,7 +128,7 @@ def sync(
     with IngestLock(home):
         try:
             index = index or KnowledgeIndex(home, chroma_url)
-            embedder = embedder or Embedder(embedding_model)
+            embedder = embedder or Embedder(embedding_model, backend=embedding_backend)
             return _Sync(
                 index, embedder, knowledge_dir, paths, full, max_file_mb, set(exclude), progress,
                 max_tokens, overlap_tokens,
