@@ -233,7 +233,9 @@ def _details(r: dict) -> list[str]:
                     "port, the mock Slack Web API of `tests/support/mock_slack.py` behind it, and "
                     f"{slack['rounds']} burst(s) of {slack['concurrency']} concurrent signed POSTs from a "
                     "separate process; time from sending to the HTTP response. Bursts are spaced so the "
-                    "previous burst's background answers have finished.", ""]
+                    "previous burst's background answers have finished. "
+                    f"Requests waiting for a free server thread: up to {slack.get('max_queue_depth', 0)} "
+                    "(waitress's task queue).", ""]
             rows = [[s["label"], s["n"], f"{s['p50']:.1f}", f"{s['p95']:.1f}", f"{s['p99']:.1f}", f"{s['max']:.1f}",
                      ", ".join(f"{k}: {v}" for k, v in s["statuses"].items())]
                     for s in slack["scenarios"].values()]

@@ -34,7 +34,7 @@ def run(settings, service, *, concurrency: int = 50, rounds: int = 3, log=print)
 
     out: dict = {"concurrency": concurrency, "rounds": rounds, "http_threads": settings.http_threads,
                  "scenarios": {}}
-    with MockSlack() as mock, _listener_errors() as errors:
+    with MockSlack() as mock, _listener_errors() as (errors, queue_depths):
         bot_settings = settings.model_copy(update={
             "slack_bot_token": mock.bot_token, "slack_signing_secret": SECRET, "slack_app_token": "",
             "slack_api_url": mock.api_url,
@@ -72,6 +72,7 @@ def run(settings, service, *, concurrency: int = 50, rounds: int = 3, log=print)
     # Work done after the ack (answers, responses) that failed: counted, not part of the latency.
     out["background_errors"] = len(errors)
     out["background_error_kinds"] = dict(Counter(_kind(rec) for rec in errors).most_common(5))
+    out["max_queue_depth"] = max(queue_depths, default=0)
     return out
 
 
@@ -85,16 +86,27 @@ def _listener_errors():
         def emit(self, record: logging.LogRecord) -> None:
             records.append(record)
 
-    logger = logging.getLogger("bot")
-    handler = Collect(logging.ERROR)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
+    class Depth(logging.Handler):
+        """waitress logs "Task queue depth is N" when every worker thread is busy."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            digits = "".join(ch for ch in record.getMessage() if ch.isdigit())
+            if digits:
+                queue_depths.append(int(digits))
+
+    queue_depths: list[int] = []
+    watched = [(logging.getLogger("bot"), Collect(logging.ERROR)),
+               (logging.getLogger("waitress.queue"), Depth(logging.WARNING))]
+    saved = [logger.propagate for logger, _ in watched]
+    for logger, handler in watched:
+        logger.addHandler(handler)
+        logger.propagate = False
     try:
-        yield records
+        yield records, queue_depths
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        for (logger, handler), propagate in zip(watched, saved):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
 
 def _kind(record: logging.LogRecord) -> str:
@@ -109,3 +121,15 @@ def _kind(record: logging.LogRecord) -> str:
             where = f"{path.relative_to(REPO).as_posix()}:{code.co_name}"
         tb = tb.tb_next
     return f"{type(exc).__name__}: {exc}" + (f" (in {where})" if where else "")
+
+
+def _burst(url: str, kind: str, concurrency: int, mock) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.slack_client", url, SECRET, "--kind", kind,
+         "--concurrency", str(concurrency), "--team", mock.team_id, "--response-url", mock.response_url("bench")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the Slack client failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
