@@ -189,6 +189,8 @@ class Answer:
     id: str = ""
     error: str | None = None
     standalone_question: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
     @property
     def route_label(self) -> str:

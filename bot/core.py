@@ -163,19 +163,24 @@ class AdvisorService:
             if route.redact:
                 messages = [(role, redact(text)[0]) for role, text in messages]
             try:
+                usage = None
                 if on_text is not None and route.backend.can_stream:
                     text = ""
                     for delta in route.backend.stream(messages):
                         text += delta
                         on_text(text)
                 else:
-                    text = route.backend.invoke(messages).text
+                    usage = route.backend.invoke(messages)
+                    text = usage.text
                 cleaned, cited = clean_citations(text, len(hits))
                 if cleaned:
                     sources = [source_entry(n, hits[n - 1]) for n in cited] or [
                         source_entry(n, h) for n, h in enumerate(hits, 1)]
-                    return Answer(question, cleaned, False, route.name, route.kind, route.reason, sources,
-                                  error=error)
+                    answer = Answer(question, cleaned, False, route.name, route.kind, route.reason, sources,
+                                    error=error)
+                    if usage is not None:
+                        answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+                    return answer
                 raise BackendError("the model returned an empty answer")
             except BackendError as exc:
                 error = str(exc)
@@ -192,7 +197,8 @@ class AdvisorService:
                 "question": answer.question, "backend": answer.backend, "route": answer.route,
                 "route_reason": answer.route_reason, "abstained": int(answer.abstained),
                 "source_ids": [s["source"] + "#" + s["section"] for s in answer.sources],
-                "latency_ms": (answer.latency_ms), "error": answer.error, "answer": answer.text,
+                "latency_ms": answer.latency_ms, "error": answer.error, "answer": answer.text,
+                "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
             },
             hash_questions=self.settings.audit_questions == "hash",
         )

@@ -58,6 +58,7 @@ def test_openai_compatible_answers_with_clean_citations(server, make_service):
     assert "[1] GenAI Implementation Approaches" in user and f"Question: {PAAS_QUESTION}" in user
     row = svc.store.answer(answer.id)
     assert row["backend"] == "openai_compatible:mock"
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (42, 7)
 
 
 def test_paas_route_and_streaming(monkeypatch, server, make_service):
