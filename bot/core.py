@@ -20,7 +20,8 @@ from .llm.redaction import redact, strip_sensitive
 from .llm.routing import Route, Router
 from .retrieval import Mode, Retrieval, Retriever
 from .assessment import (
-    AssessmentSessions, FrameworkProvider, Question, assess, map_free_text, validate_answer,
+    AssessmentError, AssessmentSessions, FrameworkProvider, Question, Session, assess, map_free_text,
+    validate_answer,
 )
 from .assessment.report import build_report
 from .settings import Settings
@@ -243,6 +244,38 @@ class AdvisorService:
         framework = self.frameworks.get()
         result = assess(framework, answers)
         return build_report(framework, result, answers, self.index, self.retriever)
+
+    def thread_assessment(self, channel: str | None, thread_ts: str | None) -> Session | None:
+        """The latest assessment (any user, any status) held in a chat thread, or None."""
+        if not channel or not thread_ts:
+            return None
+        _ = self.sessions  # the table exists once the sessions are set up
+        row = self.store.db.execute(
+            "SELECT id FROM assessment_sessions WHERE channel = ? AND thread_ts = ?"
+            " ORDER BY updated_at DESC, rowid DESC LIMIT 1", [channel, thread_ts]).fetchone()
+        return self.sessions.get(row[0]) if row else None
+
+    def assessment_back(self, session_id: str, user: str, expected_step: int | None = None) -> Session:
+        """Back one question; a Back button from an older copy of the question (or a second
+        click of the same one) is refused with ``stale_step`` and changes nothing."""
+        if expected_step is not None:
+            session = self.sessions.get(session_id)
+            if (session is not None and session.user == user and session.status == "open"
+                    and session.step != expected_step):
+                total = len(self.frameworks.get().questions)
+                raise AssessmentError(
+                    "stale_step",
+                    f"That Back button is from an older copy of the question; we're on question "
+                    f"{min(session.step + 1, total)} of {total} now, so nothing was changed.",
+                    session,
+                )
+        return self.sessions.back(session_id, user)
+
+    def is_option_reply(self, text: str) -> bool:
+        """Whether a typed reply is, word for word, an answer to some assessment question (an
+        option's value, label or synonym): tells a late answer from a new question."""
+        framework = self.frameworks.get()
+        return any(map_free_text(q, text, lambda _t, d: [0.0] * len(d))[2] for q in framework.questions)
 
     def map_answer(self, question: Question, text: str) -> tuple[str | None, float, bool]:
         """A typed reply mapped to an option by embedding similarity to the option descriptions."""

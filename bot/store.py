@@ -69,6 +69,8 @@ class Store:
             db["feedback"].create_index(["answer_id", "user"], unique=True)
         if "slack_events" not in tables:
             db["slack_events"].create({"event_id": str, "at": str}, pk="event_id")
+        if "assessment_origins" not in tables:
+            db["assessment_origins"].create({"session_id": str, "channel": str, "at": str}, pk="session_id")
         if "admin_audit" not in tables:
             db["admin_audit"].create(
                 {"id": int, "at": str, "user": str, "action": str, "allowed": int, "detail": str}, pk="id"
@@ -152,6 +154,18 @@ class Store:
         cutoff_iso = datetime.fromtimestamp(cutoff, timezone.utc).isoformat(timespec="milliseconds")
         with self.db.atomic():
             return self.db.execute("delete from slack_events where at < ?", [cutoff_iso]).rowcount
+
+    # --- where an assessment was asked for (a chat shell shares the result there) ----------
+
+    def set_assessment_origin(self, session_id: str, channel: str) -> None:
+        with self.db.atomic():
+            self.db["assessment_origins"].upsert(
+                {"session_id": session_id, "channel": channel, "at": utcnow()}, pk="session_id")
+
+    def assessment_origin(self, session_id: str) -> str | None:
+        row = self.db.execute(
+            "select channel from assessment_origins where session_id = ?", [session_id]).fetchone()
+        return row[0] if row else None
 
     # --- admin audit ---------------------------------------------------------------------
 

@@ -133,12 +133,15 @@ def test_start_an_assessment_prompt_is_routed_to_the_assess_hook(bot):
     thread_ts = unique_ts()
     bot.sender.event(dm("Start an assessment", channel="DASSESS", thread_ts=thread_ts))
     [post] = bot.mock.wait_for("chat.postMessage", where=in_thread("DASSESS", thread_ts))
-    assert "not enabled yet" in str(post.params["blocks"])
+    assert "*Question 1 of " in str(post.params["blocks"])
     assert len(bot.service.store.answers(1000)) == before  # not answered as a question
+    session = bot.service.thread_assessment("DASSESS", thread_ts)
+    assert session.user == "UALICE" and session.status == "open"
+    bot.service.sessions.cancel(session.id, "UALICE")
 
 
 def test_hooks_plug_in_a_subcommand(make_bot):
-    from bot.slack.listeners import Hooks
+    from bot.slack.listeners import Hooks, cmd_not_enabled
 
     seen = []
 
@@ -148,6 +151,7 @@ def test_hooks_plug_in_a_subcommand(make_bot):
 
     hooks = Hooks()
     hooks.subcommands["assess"] = assess
+    hooks.subcommands["ingest"] = cmd_not_enabled  # a deployment can switch a subcommand off
     bot = make_bot(hooks=hooks)
     thread_ts = unique_ts()
     bot.sender.event(dm("Start an assessment!", channel="DHOOK", thread_ts=thread_ts))
@@ -235,15 +239,15 @@ def test_slash_ask_answers_through_the_response_url(bot):
     ("help", "/advisor ask"),
     ("", "/advisor ask"),
     ("frobnicate now", "I don't know `/advisor frobnicate`"),
-    ("assess", "`/advisor assess` is not enabled yet"),
-    ("ingest", "`/advisor ingest` is not enabled yet"),
+    ("assess history", "Start an assessment"),
+    ("ingest", "Only the advisor's admins"),
 ])
 def test_slash_help_and_unknown_subcommands(bot, text, expected):
     name = unique_id("h")
     reply = bot.sender.command(text, response_url=bot.mock.response_url(name))
     assert reply.status == 200
     [response] = bot.mock.wait_for_response(name)
-    assert expected in str(response.payload["blocks"])
+    assert expected in str(response.payload.get("blocks") or response.payload["text"])
     assert response.payload["response_type"] == "ephemeral"
 
 

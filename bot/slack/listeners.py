@@ -20,7 +20,9 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from . import admin, blocks
+from ingest import IngestBusy
+
+from . import admin, assess, blocks
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ class CommandContext:
     thread_ts: str | None = None  # set when the subcommand was triggered inside a thread
     conversation: str | None = None
     hooks: "Hooks | None" = None
+    listeners: "Listeners | None" = None  # the running shell (background jobs, progress interval)
 
 
 Subcommand = Callable[[CommandContext], None]
@@ -113,7 +116,7 @@ def cmd_help(ctx: CommandContext, note: str = "") -> None:
 
 
 def cmd_not_enabled(ctx: CommandContext) -> None:
-    """Placeholder for ``assess`` and ``ingest`` until they are plugged in (see Hooks)."""
+    """A placeholder for a subcommand a deployment switches off (see Hooks)."""
     cmd_help(ctx, f"`/advisor {ctx.name}` is not enabled yet.")
 
 
@@ -122,8 +125,8 @@ def default_subcommands() -> dict[str, Subcommand]:
         "ask": cmd_ask,
         "status": cmd_status,
         "help": cmd_help,
-        "assess": cmd_not_enabled,
-        "ingest": cmd_not_enabled,
+        "assess": assess.cmd_assess,
+        "ingest": admin.cmd_ingest,
     }
 
 
@@ -131,25 +134,29 @@ def default_subcommands() -> dict[str, Subcommand]:
 class Hooks:
     """Where other features plug into the Slack shell without editing the listeners.
 
-    subcommands: ``/advisor <name> <args>`` → handler(CommandContext). Replace ``assess`` and
-        ``ingest`` here to enable them; ``help`` holds their one-line descriptions.
+    subcommands: ``/advisor <name> <args>`` → handler(CommandContext); ``help`` holds the one-line
+        descriptions of those beyond ask/status/help (set one to ``cmd_not_enabled`` to switch
+        it off).
     triggers: a message that is exactly one of these phrases (case and punctuation ignored), in a
         DM, assistant thread or mention, runs the named subcommand in that thread instead of
         being answered as a question (the suggested prompt "Start an assessment" → ``assess``).
-    home_assessments: user id → Block Kit blocks listing that user's recent assessments.
+    home_assessments: user id → Block Kit blocks listing that user's recent assessments (None:
+        the built-in list from the core's assessment sessions).
     thread_message: called with every message about to be answered in a thread (ctx.args is the
         text, ctx.conversation the thread); return True when it handled the message (e.g. the
         thread holds an assessment in progress and the message is its next answer), False to
-        let the core answer it as a question.
+        let the core answer it as a question. The default is the assessment's.
     """
 
     subcommands: dict[str, Subcommand] = field(default_factory=default_subcommands)
     triggers: dict[str, str] = field(default_factory=lambda: {"start an assessment": "assess"})
     home_assessments: Callable[[str], list[dict]] | None = None
-    thread_message: Callable[[CommandContext], bool] | None = None
+    thread_message: Callable[[CommandContext], bool] | None = assess.on_thread_message
     help: dict[str, str] = field(default_factory=lambda: {
-        "assess": "a guided assessment: which GenAI approach fits your team",
-        "ingest": "admins: re-ingest the knowledge",
+        "assess": "a guided assessment: which GenAI approach fits your team (`/advisor assess history`: "
+                  "your past results)",
+        "ingest": "admins: re-ingest the knowledge (`/advisor ingest remove <document>`; share a policy "
+                  "file with me in a DM to add or replace it)",
     })
 
     def disabled_subcommands(self) -> list[str]:
@@ -260,6 +267,7 @@ class Listeners:
         app.action(blocks.FEEDBACK_HELPFUL)(self.on_feedback)
         app.action(blocks.FEEDBACK_NOT_HELPFUL)(self.on_feedback)
         app.action(blocks.ADMIN_REINGEST)(self.on_admin_reingest)
+        app.action(re.compile("^" + blocks.ASSESS_PREFIX))(self.on_assess_action)
         app.error(self.on_error)
 
     # --- events -------------------------------------------------------------------------------
@@ -279,10 +287,25 @@ class Listeners:
             return  # channel messages: only mentions are answered (app_mention)
         if self._skip(event, context):
             return
+        if event.get("files"):  # a file shared with the bot: an admin's policy upload
+            self.on_upload(event, context, client)
+            return
         thread_ts = event.get("thread_ts")
         self.answer_in_thread(client, event["channel"], thread_ts or event["ts"],
                               clean_question(event.get("text"), context.bot_user_id),
                               event.get("user") or event.get("bot_id"), assistant=bool(thread_ts))
+
+    def on_upload(self, event: dict, context, client: WebClient) -> None:
+        try:
+            admin.handle_upload(self.service, client, event, clean_question(event.get("text"), context.bot_user_id))
+        except Exception:  # noqa: BLE001
+            error_id = new_error_id()
+            log.exception("handling the files shared by %s failed (error id %s)", event.get("user"), error_id)
+            try:
+                client.chat_postMessage(channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
+                                        text=blocks.error_text(error_id, "adding your file"))
+            except Exception:  # noqa: BLE001
+                log.exception("could not report error %s", error_id)
 
     def on_assistant_thread_started(self, event: dict, client: WebClient) -> None:
         thread = event.get("assistant_thread") or {}
@@ -311,13 +334,19 @@ class Listeners:
             log.exception("reading the knowledge status for the Home tab failed (error id %s)", error_id)
             status, notice = None, notice or f"Status unavailable (error id {error_id})."
         assessments = None
-        if self.hooks.home_assessments is not None:
+        listing = self.hooks.home_assessments or (lambda user: assess.home_blocks(self.service, user))
+        try:
+            assessments = listing(user_id)
+        except Exception:  # noqa: BLE001
+            log.exception("listing assessments for %s failed (error id %s)", user_id, new_error_id())
+        is_admin = admin.is_admin(self.service, client, user_id)
+        runs = None
+        if is_admin:
             try:
-                assessments = self.hooks.home_assessments(user_id)
+                runs = self.service.index.runs(5)
             except Exception:  # noqa: BLE001
-                log.exception("listing assessments for %s failed (error id %s)", user_id, new_error_id())
-        view = blocks.home_view(status, is_admin=admin.is_admin(self.settings, user_id, client),
-                                assessments=assessments, notice=notice)
+                log.exception("reading the ingest runs failed (error id %s)", new_error_id())
+        view = blocks.home_view(status, is_admin=is_admin, assessments=assessments, notice=notice, runs=runs)
         client.views_publish(user_id=user_id, view=view)
 
     # --- answering ----------------------------------------------------------------------------
@@ -337,7 +366,13 @@ class Listeners:
                 return
             if self.hooks.thread_message is not None:
                 ctx = self._thread_context("", question, user, channel, client, reply, root, conversation)
-                if self.hooks.thread_message(ctx):
+                try:
+                    handled = self.hooks.thread_message(ctx)
+                except Exception:  # noqa: BLE001 — e.g. a broken assessment.yaml: questions still get answers
+                    log.exception("the thread hook failed in %s (thread %s, error id %s); answering as a question",
+                                  channel, root, new_error_id())
+                    handled = False
+                if handled:
                     return
             reply.start()
             answer = self.service.ask(question, conversation=conversation, user=user, channel=channel,
@@ -355,7 +390,8 @@ class Listeners:
             name=name, args=args, user_id=user or "", channel_id=channel, service=self.service,
             settings=self.settings, client=client,
             reply=lambda text, message_blocks=None: reply.finish(text, message_blocks),
-            progress=lambda text: reply.start(), thread_ts=thread_ts, conversation=conversation, hooks=self.hooks)
+            progress=lambda text: reply.start(), thread_ts=thread_ts, conversation=conversation, hooks=self.hooks,
+            listeners=self)
 
     def _skip(self, event: dict, context) -> str | None:
         """Why an event must not be answered, or None."""
@@ -394,7 +430,8 @@ class Listeners:
             shown["progress"] = True
 
         ctx = CommandContext(name=name, args=args.strip(), user_id=user, channel_id=channel, service=self.service,
-                             settings=self.settings, client=client, reply=reply, progress=progress, hooks=self.hooks)
+                             settings=self.settings, client=client, reply=reply, progress=progress, hooks=self.hooks,
+                             listeners=self)
         try:
             handler = self.hooks.subcommands.get(name)
             if handler is None:
@@ -430,26 +467,42 @@ class Listeners:
         ack()
         user = (body.get("user") or {}).get("id") or ""
         try:
-            allowed = admin.is_admin(self.settings, user, client)
-            self.service.store.log_admin(user, "reingest", allowed, "App Home button")
-            if not allowed:
-                client.chat_postMessage(channel=user, text="Only the advisor's admins can re-ingest the knowledge.")
+            if not admin.authorize(self.service, client, user, "reingest", "App Home button"):
+                client.chat_postMessage(channel=user, text=admin.REFUSAL)
                 return
-            self.start_reingest(client, user)
+            try:
+                self.start_reingest(client, user)
+            except IngestBusy:
+                client.chat_postMessage(channel=user, text=admin.BUSY)
         except Exception:  # noqa: BLE001
             error_id = new_error_id()
             log.exception("re-ingest request by %s failed (error id %s)", user, error_id)
-            admin._dm(client, user, blocks.error_text(error_id, "starting the re-ingest"))
+            try:
+                client.chat_postMessage(channel=user, text=blocks.error_text(error_id, "starting the re-ingest"))
+            except Exception:  # noqa: BLE001
+                log.exception("could not report error %s to %s", error_id, user)
 
-    def start_reingest(self, client: WebClient, user: str) -> threading.Thread | None:
-        """The admin re-ingest: runs service.ingest() in the background, DMs the report and
-        refreshes the admin's Home tab. Admin rights are checked by the caller."""
-        client.chat_postMessage(channel=user, text="Re-ingesting the knowledge; I'll message you when it is done.")
-        thread = admin.reingest_in_background(self.service, client, user,
-                                              on_done=lambda: self.publish_home(client, user))
-        if thread is not None:
-            self.background.append(thread)
+    def start_reingest(self, client: WebClient, user: str) -> threading.Thread:
+        """The admin re-ingest (rights checked by the caller): a progress message in the admin's
+        DM updated in place, the summary, then the admin's Home tab refreshed. Raises IngestBusy
+        when an ingest is running (nothing started)."""
+        run = admin.IngestRun(self.service, client, user, interval=self.progress_interval,
+                              on_finish=lambda: self.publish_home(client, user))
+        thread = run.start()
+        self.background.append(thread)
         return thread
+
+    def on_assess_action(self, ack, body: dict, action: dict, respond, client: WebClient) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id") or ""
+        try:
+            assess.handle_action(self.service, self.settings, body, action, respond, client)
+            if (body.get("container") or {}).get("type") == "view":
+                self.publish_home(client, user)  # the Home tab lists the assessment in progress
+        except Exception:  # noqa: BLE001
+            error_id = new_error_id()
+            log.exception("assessment button %s by %s failed (error id %s)", action.get("action_id"), user, error_id)
+            self._ephemeral(body, respond, client, user, blocks.error_text(error_id, "handling that button"))
 
     @staticmethod
     def _ephemeral(body: dict, respond, client: WebClient, user: str, text: str) -> None:

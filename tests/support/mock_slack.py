@@ -16,7 +16,9 @@ apps.connections.open; any other method answers ``{"ok": true}``. Tokens are che
   (429 carries ``Retry-After``);
 * ``response_url(name)``: a URL for slash-command / interactivity ``response_url``; what the bot
   posts there is recorded in ``responses``;
-* ``add_file(name, data)``: served at ``GET /files/<name>`` to requests with the bot token.
+* ``add_file(name, data)``: served at ``GET /files/<name>`` to requests with the bot token;
+  ``share_file(file_id, name, data)`` also makes ``files.info`` describe it (a file shared with
+  the bot), and ``fail_download(name, status)`` makes its download answer that HTTP status.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 JSON_FIELDS = ("blocks", "attachments", "view", "prompts", "loading_messages", "metadata", "chunks",
                "unfurls", "user_auth_blocks")
@@ -39,6 +41,7 @@ class Call:
     headers: dict[str, str]
     status: int = 200
     at: float = field(default_factory=time.monotonic)
+    response: dict[str, Any] | None = None  # what the mock answered (e.g. the ts of a posted message)
 
     @property
     def token(self) -> str | None:
@@ -67,6 +70,9 @@ class MockSlack:
         self.check_tokens = check_tokens
         self.users: dict[str, dict] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.file_infos: dict[str, dict] = {}  # files.info by file id
+        self.download_failures: dict[str, int] = {}
+        self._file_keys: dict[str, str] = {}
         self.calls: list[Call] = []
         self.responses: list[Response] = []
         self.downloads: list[Call] = []
@@ -124,8 +130,26 @@ class MockSlack:
         self.files[name] = (data, content_type)
         return self.file_url(name)
 
+    def share_file(self, file_id: str, name: str, data: bytes | None, *, size: int | None = None,
+                   content_type: str = "application/octet-stream", **fields: Any) -> dict:
+        """A file shared in Slack: files.info describes it and its url_private serves ``data``
+        (None: nothing is served, so the download answers 404). Returns the stub a message
+        event carries in ``files``."""
+        key = f"{file_id}/{name.replace('/', '_')}"
+        if data is not None:
+            self.add_file(key, data, content_type)
+        info = {"id": file_id, "name": name, "title": name, "mimetype": content_type,
+                "size": len(data or b"") if size is None else size, "url_private": self.file_url(key),
+                "url_private_download": self.file_url(key), "mode": "hosted", "is_external": False, **fields}
+        self.file_infos[file_id] = info
+        self._file_keys[file_id] = key
+        return {"id": file_id, "name": name, "mimetype": content_type}
+
+    def fail_download(self, file_id: str, status: int = 500) -> None:
+        self.download_failures[self._file_keys[file_id]] = status
+
     def file_url(self, name: str) -> str:
-        return f"{self.url}files/{name}"
+        return f"{self.url}files/{quote(name)}"
 
     def response_url(self, name: str = "default") -> str:
         return f"{self.url}response/{name}"
@@ -223,6 +247,9 @@ class MockSlack:
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", ""), **(params.get("view") or {})}}
+        if method == "files.info":
+            info = self.file_infos.get(params.get("file", ""))
+            return {"ok": True, "file": info} if info else {"ok": False, "error": "file_not_found"}
         if method == "users.info":
             user = self.users.get(params.get("user", ""))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
@@ -304,7 +331,7 @@ class MockSlack:
                 if path.startswith("/api/"):
                     self._api(path[len("/api/"):])
                 elif path.startswith("/files/"):
-                    self._file(path[len("/files/"):])
+                    self._file(unquote(path[len("/files/"):]))
                 else:
                     self._send(404, b"not found", "text/plain")
 
@@ -315,6 +342,12 @@ class MockSlack:
                     call.status = 403
                     mock.downloads.append(call)
                     self._send(403, b"forbidden", "text/plain")
+                    return
+                failure = mock.download_failures.get(name)
+                if failure is not None:
+                    call.status = failure
+                    mock.downloads.append(call)
+                    self._send(failure, b"failed", "text/plain")
                     return
                 if name not in mock.files:
                     call.status = 404
@@ -349,6 +382,7 @@ class MockSlack:
                     mock._record(call)
                     self._json(500, {"ok": False, "error": f"mock_error: {exc}"})
                     return
+                call.response = payload
                 mock._record(call)
                 self._json(200, payload)
 

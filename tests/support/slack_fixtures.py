@@ -79,7 +79,14 @@ def make_bot(bot_settings, advisor_service, mock_slack):
     started: list[Bot] = []
 
     def make(service=None, hooks=None, progress_interval: float = 1.0, **updates) -> Bot:
+        """Settings ``updates`` apply to the bot and to its service (one Settings object, as in
+        production): a service on the same home is made for them, sharing the embedder."""
         settings = bot_settings.model_copy(update=updates) if updates else bot_settings
+        if service is None and updates:
+            from bot.core import AdvisorService
+
+            service = AdvisorService(settings)
+            service._embedder = advisor_service._embedder
         service = service or advisor_service
         app = build_app(settings, service, hooks, progress_interval=progress_interval)
         server = http_server(settings, app, service, host="127.0.0.1", port=0).start()

@@ -113,9 +113,13 @@ class SlackSender:
     def interaction(self, payload: dict, **kwargs: Any) -> Reply:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kwargs)
 
-    def block_action(self, action_id: str, value: str, *, user_id: str = "UALICE", channel_id: str | None = "CGENERAL",
-                     message: dict | None = None, response_url: str | None = None, view: dict | None = None,
-                     **kwargs: Any) -> Reply:
+    def block_action(self, action_id: str, value: str | None, *, user_id: str = "UALICE",
+                     channel_id: str | None = "CGENERAL", message: dict | None = None, response_url: str | None = None,
+                     view: dict | None = None, ephemeral: bool = False, block_id: str = "b",
+                     action: dict | None = None, **kwargs: Any) -> Reply:
+        """A click. ``ephemeral``: the button was in an ephemeral message (Slack then sends no
+        ``message``, only the container and a response_url); ``action`` adds fields to the action
+        (e.g. ``selected_conversation`` of a conversations_select)."""
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {"id": user_id, "username": "alice", "team_id": self.team_id},
@@ -123,14 +127,16 @@ class SlackSender:
             "token": "legacy-verification-token",
             "team": {"id": self.team_id, "domain": "mock"},
             "trigger_id": unique_id("trig."),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                         "action_ts": unique_ts()}],
+            "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
+                         "action_ts": unique_ts(), **(action or {})}],
         }
+        if value is None:
+            del payload["actions"][0]["value"]
         if channel_id:
             payload["channel"] = {"id": channel_id, "name": "general"}
             payload["container"] = {"type": "message", "channel_id": channel_id,
-                                    "message_ts": (message or {}).get("ts", unique_ts()), "is_ephemeral": False}
-        if message is not None:
+                                    "message_ts": (message or {}).get("ts", unique_ts()), "is_ephemeral": ephemeral}
+        if message is not None and not ephemeral:
             payload["message"] = message
         if response_url:
             payload["response_url"] = response_url

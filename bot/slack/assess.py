@@ -1,0 +1,486 @@
+"""The assessment in Slack: ``/advisor assess``, its buttons and the typed replies in its thread.
+
+Only translation happens here: Slack payloads become calls on the core (``service.sessions`` for
+every change of state, ``service.map_answer`` for typed replies, ``service.assessment_report`` for
+the result) and the results become Block Kit. Every rule — one open assessment per user, one
+answer per click, buttons from an older question, someone else's assessment, a finished one — is
+enforced by the core's sessions, which refuse with an ``AssessmentError`` (code + a message for
+the user) and change nothing; the message is shown to the clicker only (chat.postEphemeral) or in
+the thread.
+
+Where it runs: a trigger ("Start an assessment") in a thread runs it in that thread; the slash
+command and the App Home button run it in the user's DM with the bot, the first question being
+the thread's root message. All state is in SQLite, so buttons and replies keep working across a
+restart.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from ..assessment import AssessmentError
+from ..assessment.sessions import CANCELLED, FINISHED, OPEN, START_HINT
+from . import blocks
+
+log = logging.getLogger(__name__)
+
+CONTROL_WORDS = {
+    "back": "back", "go back": "back", "previous": "back", "undo": "back",
+    "restart": "restart", "start over": "restart", "start again": "restart",
+    "cancel": "cancel", "stop": "cancel", "quit": "cancel", "abort": "cancel",
+}
+HISTORY_WORDS = ("history", "past", "results", "list")
+USAGE = ("`/advisor assess`: a guided assessment of which GenAI approach fits your team (PaaS, self-hosted or "
+         "hybrid), one question at a time.\n`/advisor assess history`: your past results.")
+BAD_BUTTON = "That button isn't one I recognise, so nothing was changed. " \
+             "Use the buttons on the latest question, or start again with `/advisor assess`."
+STARTED_IN_DM = "I've started your assessment in our direct messages: answer the questions there."
+
+
+def is_dm(channel: str | None) -> bool:
+    return bool(channel) and channel.startswith("D")
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
+
+
+def _asks(text: str) -> bool:
+    """A typed question for the advisor rather than an answer ("what is MLOps?")."""
+    return text.rstrip().endswith("?") and len(text.strip()) > 1
+
+
+def _total(service) -> int:
+    return len(service.frameworks.get().questions)
+
+
+# --- what a session looks like -------------------------------------------------------------------
+
+def share_target(service, session) -> str | None:
+    """Where "Share to channel" posts: the channel the assessment ran in, or the channel the
+    command came from when it ran in a DM."""
+    if session.channel and not is_dm(session.channel):
+        return session.channel
+    return service.store.assessment_origin(session.id)
+
+
+def document_titles(service, report: dict) -> dict[str, str]:
+    """The titles of the guidance documents a report cites (policies carry their own)."""
+    documents = {c["document"] for c in report.get("citations") or []}
+    documents |= {g["document"] for g in (report.get("guidance") or {}).values()}
+    titles = {}
+    for document in documents:
+        row = service.index.document(document)
+        if row and row.get("title"):
+            titles[document] = row["title"]
+    return titles
+
+
+def render(service, session, note: str = "") -> tuple[str, list[dict]]:
+    """The message for a session's current state: its question, its result, or cancelled."""
+    framework = service.frameworks.get()
+    if session.status == FINISHED:
+        report = service.assessment_report(session.answers)
+        target = share_target(service, session)
+        return (blocks.result_text(framework, report),
+                blocks.result_blocks(framework, report, session, share=target, pick_channel=not target,
+                                     titles=document_titles(service, report)))
+    if session.status == CANCELLED:
+        text = f"Assessment cancelled; nothing was kept. {START_HINT[0].upper()}{START_HINT[1:]}."
+        return text, [blocks.section(text), {"type": "actions", "block_id": "assess_cancelled", "elements": [
+            blocks.button("Start a new assessment", blocks.ASSESS_START, blocks.pack())]}]
+    question = service.sessions.current_question(session)
+    if question is None:  # the framework lost questions since the session started
+        text = "The assessment questions changed since you started; please restart it."
+        return text, blocks.resume_blocks(session, _total(service), text)
+    total = _total(service)
+    return blocks.question_text(session, question, total), blocks.question_blocks(session, question, total, note)
+
+
+def offer(session, total: int) -> tuple[str, list[dict]]:
+    return blocks.open_session_text(session, total), blocks.resume_blocks(session, total)
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+def open_dm(client: WebClient, user: str) -> str:
+    return client.conversations_open(users=user)["channel"]["id"]
+
+
+def start(service, client: WebClient, user: str, *, channel: str | None, thread_ts: str | None,
+          reply: Callable[..., None], origin: str | None = None) -> None:
+    """Start an assessment in a thread (``thread_ts``) or, without one, in the user's DM; an open
+    assessment is offered for resuming or restarting instead. ``reply(text, blocks)`` answers
+    where the request came from."""
+    sessions = service.sessions
+    total = _total(service)
+    existing = sessions.open_for(user)
+    if existing is not None:
+        reply(*offer(existing, total))
+        return
+    if thread_ts and channel:
+        try:
+            session = sessions.start(user, channel, thread_ts)
+        except AssessmentError as exc:
+            reply(*_refusal(exc, total))
+            return
+        reply(*render(service, session))
+        return
+    dm = open_dm(client, user)
+    root = client.chat_postMessage(channel=dm, text="Starting your GenAI approach assessment…")
+    dm, ts = root.get("channel") or dm, root["ts"]
+    try:
+        session = sessions.start(user, dm, ts)
+    except AssessmentError as exc:  # another start won the race
+        text, message_blocks = _refusal(exc, total)
+        client.chat_update(channel=dm, ts=ts, text=text, blocks=message_blocks)
+        return
+    if origin and not is_dm(origin):
+        service.store.set_assessment_origin(session.id, origin)
+    text, message_blocks = render(service, session)
+    client.chat_update(channel=dm, ts=ts, text=text, blocks=message_blocks)
+    reply(STARTED_IN_DM, None)
+
+
+def _refusal(exc: AssessmentError, total: int) -> tuple[str, list[dict] | None]:
+    if exc.code == "already_open" and exc.session is not None:
+        return exc.message, blocks.resume_blocks(exc.session, total, exc.message)
+    return exc.message, None
+
+
+# --- /advisor assess ------------------------------------------------------------------------------
+
+def cmd_assess(ctx) -> None:
+    args = ctx.args.strip().lower()
+    if args in HISTORY_WORDS:
+        ctx.reply(*history(ctx.service, ctx.user_id))
+        return
+    if args and args not in ("start", "new", "begin"):
+        ctx.reply(USAGE, [blocks.section(USAGE)])
+        return
+    start(ctx.service, ctx.client, ctx.user_id, channel=ctx.channel_id, thread_ts=ctx.thread_ts,
+          reply=ctx.reply, origin=ctx.channel_id)
+
+
+def history(service, user: str) -> tuple[str, list[dict]]:
+    past = service.sessions.history(user)
+    framework = service.frameworks.get()
+    text = f"Your past assessments: {len(past)}" if past else "You have no finished assessments yet."
+    body = blocks.history_blocks(framework, past, service.sessions.open_for(user), len(framework.questions),
+                                 start_button=True)
+    return text, body
+
+
+def home_blocks(service, user: str) -> list[dict]:
+    """App Home: the assessment in progress, the recent results and a Start button."""
+    framework = service.frameworks.get()
+    return blocks.history_blocks(framework, service.sessions.history(user, 5), service.sessions.open_for(user),
+                                 len(framework.questions), limit=5, start_button=True)
+
+
+# --- typed replies in the assessment's thread ---------------------------------------------------
+
+def on_thread_message(ctx) -> bool:
+    """Hooks.thread_message: a message in a thread that holds an assessment is its next answer
+    (or back / restart / cancel). Returns False to let the core answer it as a question."""
+    service, sessions = ctx.service, ctx.service.sessions
+    text = (ctx.args or "").strip()
+    session = service.thread_assessment(ctx.channel_id, ctx.thread_ts)
+    loose = False
+    if session is None:
+        # In the DM the user may answer outside the thread: only unmistakable answers count.
+        if not is_dm(ctx.channel_id):
+            return False
+        session = sessions.open_for(ctx.user_id)
+        if session is None or session.channel != ctx.channel_id:
+            return False
+        loose = True
+    command = CONTROL_WORDS.get(_normalise(text))
+    if session.user != ctx.user_id:
+        if loose or session.status != OPEN or not (command or service.is_option_reply(text)):
+            return False  # someone else's question in the thread: the core answers it
+        ctx.reply(f"This thread holds <@{session.user}>'s assessment, so only they can answer it; nothing was "
+                  f"changed. Start your own with `/advisor assess`.", None)
+        return True
+    if session.status != OPEN:
+        if command or service.is_option_reply(text):
+            state = "finished" if session.status == FINISHED else "cancelled"
+            ctx.reply(f"This assessment is already {state}, so I haven't changed it. "
+                      f"{START_HINT[0].upper()}{START_HINT[1:]}.", None)
+            return True
+        return False  # a follow-up question about the result: the core answers it
+    try:
+        if command == "back":
+            session = service.assessment_back(session.id, ctx.user_id)
+        elif command == "restart":
+            session = sessions.restart(session.id, ctx.user_id)
+        elif command == "cancel":
+            session = sessions.cancel(session.id, ctx.user_id)
+        else:
+            question = sessions.current_question(session)
+            if question is None:
+                ctx.reply(*render(service, session))
+                return True
+            value, _score, confident = service.map_answer(question, text)
+            if loose and not confident:
+                return False
+            if not confident:
+                if value is not None and not _asks(text):
+                    ctx.reply(f"Did you mean “{question.option(value).label}”?",
+                              blocks.confirm_blocks(session, question, value))
+                    return True
+                if _asks(text):
+                    return False  # "what does MLOps mean?": answered from the knowledge
+                labels = ", ".join(f"“{o.label}”" for o in question.options)
+                ctx.reply(f"I couldn't match “{blocks.escape(text)}” to an answer to “{question.prompt}”, so nothing "
+                          f"was recorded. Click a button or reply with one of {labels}; you can also say back, "
+                          "restart or cancel.", None)
+                return True
+            session = sessions.answer(session.id, ctx.user_id, question.id, value, "text",
+                                      expected_step=session.step)
+    except AssessmentError as exc:
+        ctx.reply(exc.message, None)
+        return True
+    ctx.reply(*render(service, session))
+    return True
+
+
+# --- buttons --------------------------------------------------------------------------------------
+
+@dataclass
+class Click:
+    """A button press and the ways to answer it."""
+
+    user: str
+    channel: str | None
+    message_ts: str | None
+    thread_ts: str | None
+    ephemeral: bool
+    in_view: bool
+    respond: Any
+    client: WebClient
+
+    @classmethod
+    def from_body(cls, body: dict, respond, client: WebClient) -> "Click":
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        return cls(
+            user=(body.get("user") or {}).get("id") or "",
+            channel=channel,
+            message_ts=container.get("message_ts") or message.get("ts"),
+            thread_ts=message.get("thread_ts"),
+            ephemeral=bool(container.get("is_ephemeral")),
+            in_view=container.get("type") == "view",
+            respond=respond if body.get("response_url") else None,
+            client=client,
+        )
+
+    def in_thread_of(self, session) -> bool:
+        """Whether the clicked message sits in the session's thread (so it can become the next
+        question in place)."""
+        if self.ephemeral or self.in_view or not self.channel or self.channel != session.channel:
+            return False
+        return session.thread_ts in (self.thread_ts, self.message_ts)
+
+    def replace(self, text: str, message_blocks: list[dict] | None) -> None:
+        """Turn the clicked message into ``text``/``message_blocks``."""
+        if self.ephemeral and self.respond is not None:
+            self.respond(text=text, blocks=message_blocks, replace_original=True, response_type="ephemeral")
+        elif self.channel and self.message_ts and not self.in_view:
+            self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text,
+                                    blocks=message_blocks if message_blocks is not None else [])
+        else:
+            self.client.chat_postMessage(channel=self.user, text=text, blocks=message_blocks)
+
+    def notice(self, text: str) -> None:
+        """A message only the clicker sees; nothing else changes."""
+        try:
+            if self.ephemeral and self.respond is not None:
+                self.respond(text=text, response_type="ephemeral", replace_original=False)
+            elif self.channel and not self.in_view:
+                kwargs: dict[str, Any] = {"channel": self.channel, "user": self.user, "text": text}
+                if self.thread_ts:
+                    kwargs["thread_ts"] = self.thread_ts
+                self.client.chat_postEphemeral(**kwargs)
+            else:
+                self.client.chat_postMessage(channel=self.user, text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s: %s", self.user, exc.response.get("error"))
+
+
+def _value(action: dict) -> dict:
+    try:
+        value = json.loads(action.get("value") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _answer_fields(value: dict) -> tuple[str, str, int, str] | None:
+    s, q, n, v = value.get("s"), value.get("q"), value.get("n"), value.get("v")
+    if not (isinstance(s, str) and isinstance(q, str) and isinstance(v, str) and isinstance(n, int)
+            and not isinstance(n, bool)):
+        return None
+    return s, q, n, v
+
+
+def _permalink(client: WebClient, channel: str | None, ts: str | None) -> str | None:
+    if not channel or not ts:
+        return None
+    try:
+        return client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+    except SlackApiError:
+        return None
+
+
+def _continue(service, click: Click, session, what: str) -> None:
+    """Show the session's current state: in place when the click was in its thread, else as a
+    new message in its thread, with a pointer where the click happened."""
+    text, message_blocks = render(service, session)
+    if click.in_thread_of(session):
+        click.replace(text, message_blocks)
+        return
+    if not session.channel:
+        click.notice("That assessment was started outside Slack; continue it there, or start a new one "
+                     "with `/advisor assess`.")
+        return
+    posted = click.client.chat_postMessage(channel=session.channel, thread_ts=session.thread_ts, text=text,
+                                           blocks=message_blocks)
+    link = _permalink(click.client, posted.get("channel") or session.channel, posted.get("ts"))
+    where = f"<{link}|in the thread where you started it>" if link else "in the thread where you started it"
+    pointer = f"{what}: your assessment continues {where}."
+    if click.in_view:
+        click.notice(pointer)
+    else:
+        click.replace(pointer, [blocks.section(pointer)])
+
+
+def handle_action(service, settings, body: dict, action: dict, respond, client: WebClient) -> None:
+    """Every ``assess_*`` button (and the share channel picker)."""
+    click = Click.from_body(body, respond, client)
+    action_id = action.get("action_id") or ""
+    value = _value(action)
+    sessions = service.sessions
+    try:
+        if action_id.startswith(blocks.ASSESS_ANSWER) or action_id == blocks.ASSESS_CONFIRM_YES:
+            fields = _answer_fields(value)
+            if fields is None:
+                click.notice(BAD_BUTTON)
+                return
+            s, q, n, v = fields
+            how = "confirmed" if action_id == blocks.ASSESS_CONFIRM_YES else "button"
+            session = sessions.answer(s, click.user, q, v, how, expected_step=n)
+            click.replace(*render(service, session))
+        elif action_id == blocks.ASSESS_CONFIRM_NO:
+            fields = _answer_fields(value)
+            session = sessions.get(fields[0]) if fields else None
+            if session is None or session.user != click.user or session.status != OPEN or session.step != fields[2]:
+                click.notice(_why_not(session, click.user, "That question was already answered or has moved on; "
+                                                           "nothing was changed."))
+                return
+            click.replace(*render(service, session, note="OK, not that. Which of these fits?"))
+        elif action_id == blocks.ASSESS_BACK:
+            s, n = value.get("s"), value.get("n")
+            if not isinstance(s, str) or not isinstance(n, int) or isinstance(n, bool):
+                click.notice(BAD_BUTTON)
+                return
+            session = service.assessment_back(s, click.user, expected_step=n)
+            click.replace(*render(service, session))
+        elif action_id in (blocks.ASSESS_RESTART, blocks.ASSESS_RESUME, blocks.ASSESS_CANCEL):
+            s = value.get("s")
+            if not isinstance(s, str):
+                click.notice(BAD_BUTTON)
+                return
+            if action_id == blocks.ASSESS_RESTART:
+                session = sessions.restart(s, click.user)
+                _continue(service, click, session, "Restarted")
+            elif action_id == blocks.ASSESS_CANCEL:
+                session = sessions.cancel(s, click.user)
+                if click.in_view:
+                    click.notice(render(service, session)[0])
+                else:
+                    click.replace(*render(service, session))
+            else:
+                session = sessions.get(s)
+                if session is None or session.user != click.user or session.status != OPEN:
+                    click.notice(_why_not(session, click.user, "That assessment is no longer in progress."))
+                    return
+                _continue(service, click, session, "Resumed")
+        elif action_id == blocks.ASSESS_START:
+            origin = click.channel if click.channel and not is_dm(click.channel) and not click.in_view else None
+            start(service, client, click.user, channel=None, thread_ts=None, origin=origin,
+                  reply=lambda text, message_blocks=None: _start_reply(click, text, message_blocks))
+        elif action_id in (blocks.ASSESS_SHARE, blocks.ASSESS_SHARE_TO):
+            share(service, click, body, action, value)
+        else:
+            click.notice(BAD_BUTTON)
+    except AssessmentError as exc:
+        click.notice(exc.message)
+
+
+def _start_reply(click: Click, text: str, message_blocks: list[dict] | None) -> None:
+    if text == STARTED_IN_DM and (click.in_view or is_dm(click.channel)):
+        return  # the first question is right there, in the DM
+    if message_blocks is None:
+        click.notice(text)
+    elif click.in_view or not click.channel:
+        click.client.chat_postMessage(channel=click.user, text=text, blocks=message_blocks)
+    else:
+        kwargs: dict[str, Any] = {"channel": click.channel, "user": click.user, "text": text,
+                                  "blocks": message_blocks}
+        if click.thread_ts:
+            kwargs["thread_ts"] = click.thread_ts
+        click.client.chat_postEphemeral(**kwargs)
+
+
+def _why_not(session, user: str, default: str) -> str:
+    if session is None:
+        return f"I couldn't find that assessment; {START_HINT}."
+    if session.user != user:
+        return f"That assessment belongs to someone else, so I can't change it; {START_HINT} of your own."
+    if session.status == FINISHED:
+        return f"This assessment is already finished; {START_HINT}."
+    if session.status == CANCELLED:
+        return f"This assessment was cancelled; {START_HINT}."
+    return default
+
+
+def share(service, click: Click, body: dict, action: dict, value: dict) -> None:
+    """Post the result summary to the channel (the picked one, for the channel picker)."""
+    if action.get("action_id") == blocks.ASSESS_SHARE_TO:
+        block_id = action.get("block_id") or ""
+        session_id = block_id.split(":", 1)[1] if ":" in block_id else ""
+        target = action.get("selected_conversation")
+    else:
+        session_id = value.get("s") if isinstance(value.get("s"), str) else ""
+        target = None
+    session = service.sessions.get(session_id) if session_id else None
+    if session is None or session.user != click.user or session.status != FINISHED:
+        click.notice(_why_not(session, click.user, "Only a finished assessment can be shared."))
+        return
+    target = target or share_target(service, session)
+    if not target:
+        click.notice("There is no channel to share this to; pick one in the menu under the result.")
+        return
+    framework = service.frameworks.get()
+    report = service.assessment_report(session.answers)
+    try:
+        click.client.chat_postMessage(channel=target, text=f"<@{session.user}>'s assessment: "
+                                      + blocks.result_text(framework, report),
+                                      blocks=blocks.share_blocks(framework, report, session.user,
+                                                                 document_titles(service, report)))
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in ("not_in_channel", "channel_not_found", "is_archived"):
+            click.notice(f"I can't post in <#{target}> ({error}): invite me there with "
+                         "`/invite @GenAI Strategy Advisor`, then click Share again.")
+            return
+        raise
+    click.notice(f"Shared the summary to <#{target}>.")
