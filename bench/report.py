@@ -39,9 +39,11 @@ def size_near_target(latency: list[dict]) -> dict | None:
 
 def summary_rows(r: dict) -> list[list[str]]:
     rows = []
-    ours, base = r["ingest"]["ours"], r["ingest"].get("baseline")
+    ours, base = r.get("ingest", {}).get("ours"), r.get("ingest", {}).get("baseline")
     q = r.get("quality", {})
     qo, qb = q.get("ours_hybrid"), q.get("baseline")
+    if not ours:
+        return rows
     ratio = ours["chunks_per_s"] / base["chunks_per_s"] if base else None
     quality_ok = None if not (qo and qb) else (qo["hit@5"] >= qb["hit@5"] and qo["mrr"] >= qb["mrr"])
     rows.append(["Ingest throughput (chunks/s)", _f(ours["chunks_per_s"]), _f(base and base["chunks_per_s"]),
@@ -58,8 +60,8 @@ def summary_rows(r: dict) -> list[list[str]]:
     noop = re.get("noop_main")
     if noop:
         is_18f = noop["label"] == "18f-handbook"
-        rows.append([f"No-op re-ingest, {noop['label']} ({noop['unchanged']} files, model not loaded: "
-                     f"{'yes' if not noop['model_loaded'] else 'NO'})", _f(noop["median_s"], ".3f", " s"), "—",
+        rows.append([f"No-op re-ingest, {noop['label']} ({noop['unchanged']} files; embedding model loaded: "
+                     f"{'no' if not noop['model_loaded'] else '**YES**'})", _f(noop["median_s"], ".3f", " s"), "—",
                      f"≤ {TARGETS['noop_s']:g} s (18F handbook)",
                      _met(noop["median_s"] <= TARGETS["noop_s"] if is_18f else None)])
     for key, label in (("one_file_cold", "fresh process: model load included"),
@@ -84,8 +86,10 @@ def summary_rows(r: dict) -> list[list[str]]:
         rows.append(["Slack ack p99, 50 concurrent", "skipped", "—", f"≤ {TARGETS['slack_p99_ms']:g} ms",
                      "n/a"])
     elif slack:
+        failed = slack.get("background_errors", 0)
         for kind, s in slack["scenarios"].items():
-            rows.append([f"Slack ack p50 / p99, {slack['concurrency']} concurrent {kind}s ({s['n']} requests)",
+            note = f"; {failed} background failures, see details" if failed and kind == "mention" else ""
+            rows.append([f"Slack ack p50 / p99, {slack['concurrency']} concurrent {kind}s ({s['n']} requests{note})",
                          f"{s['p50']:.0f} / {s['p99']:.0f} ms", "—", f"p99 ≤ {TARGETS['slack_p99_ms']:g} ms",
                          _met(s["p99"] <= TARGETS["slack_p99_ms"])])
     for key, label in (("knowledge", "Warm bot peak RSS"), ("largest", "Warm bot peak RSS")):
@@ -127,7 +131,10 @@ def markdown(r: dict) -> str:
         _table(["", ""], [
             ["CPU", m["cpu"]], ["Cores usable", f"{m['cores']} (logical CPUs {m['logical_cpus']})"],
             ["Memory", m["memory"]], ["OS", m["os"]], ["Python", m["python"]],
-            ["Load average at start (1/5/15 min)", m["load_at_start"]], ["Commit", m["git"]],
+            ["Load average (1/5/15 min) at start / end",
+             f"{m['load_at_start']} / {m.get('load_at_end', 'n/a')} (other processes share the cores: "
+             "numbers from a loaded machine are noisy)"],
+            ["Commit", m["git"]],
             ["Packages", ", ".join(f"{k} {v}" for k, v in m["packages"].items())],
         ]),
         "",
@@ -136,6 +143,9 @@ def markdown(r: dict) -> str:
         _table(["Measurement", "Ours", "Naive LangChain", "Target", "Met?"], summary_rows(r)),
         "",
     ]
+    if r.get("error"):
+        out += ["**The run stopped early** (the tables hold what was measured before):", "", "```",
+                r["error"].strip()[-3000:], "```", ""]
     if r.get("checks"):
         out += ["**Failed checks:** " + "; ".join(r["checks"]), ""]
     out += _details(r)
@@ -144,14 +154,20 @@ def markdown(r: dict) -> str:
 
 def _details(r: dict) -> list[str]:
     out = ["## Details", ""]
-    c = r["corpus"]
+    c = r.get("corpus")
+    if not c or not r.get("ingest", {}).get("ours"):
+        return out
     out += [
         "### Ingest",
         "",
         f"Corpus: `knowledge/` plus {', '.join(c['names'])} from the shared corpora, {c['files']} files, "
         "copied to a scratch folder. Both pipelines run in the same process, libraries imported "
         "beforehand; each time includes loading the files, chunking, loading the embedding model "
-        "(the packaged all-MiniLM-L6-v2, offline), embedding and writing the store.",
+        "(the packaged all-MiniLM-L6-v2, offline), embedding and writing the store. Ours embeds with "
+        "the project's default embedding backend (`ingest.embeddings.Embedder()`), the naive pipeline "
+        "with sentence-transformers on torch (`HuggingFaceEmbeddings`). The one-time preparation of our "
+        f"model before the runs (the ONNX graph export on a machine's first use, else a cache hit) took "
+        f"{r.get('model_prepare_s', 0):.1f} s and is not counted.",
         "",
     ]
     rows = []
@@ -218,9 +234,19 @@ def _details(r: dict) -> list[str]:
             rows.append([f"~{row['target']:,}", f"{row['ours_chunks']:,}", f"{row['copies']:.2f}",
                          f"{o['p50']:.1f} / {o['p95']:.1f}", f"{a['p50']:.1f} / {a['p95']:.1f}",
                          f"{row['baseline_chunks']:,}" if b else "—",
-                         f"{b['p50']:.1f} / {b['p95']:.1f}" if b else "—"])
+                         f"{b['p50']:.1f} / {b['p95']:.1f}" if b else "—", row.get("load", "")])
         out += [_table(["Target", "Ours chunks", "Copies", "Ours retrieval p50 / p95 ms",
-                        "Ours answer p50 / p95 ms", "Naive chunks", "Naive retrieval p50 / p95 ms"], rows), ""]
+                        "Ours answer p50 / p95 ms", "Naive chunks", "Naive retrieval p50 / p95 ms",
+                        "Load avg after"], rows), ""]
+        parts = [row for row in lat if row.get("ours_parts")]
+        if parts:
+            names = list(parts[0]["ours_parts"])
+            out += ["Where our retrieval time goes (each part timed alone on the same queries, p50 / p95 ms; "
+                    "the pool is 20 per retriever for k=5):", "",
+                    _table(["Ours chunks", *names],
+                           [[f"{row['ours_chunks']:,}", *(f"{row['ours_parts'][n]['p50']:.1f} / "
+                                                           f"{row['ours_parts'][n]['p95']:.1f}" for n in names)]
+                            for row in parts]), ""]
 
     slack = r.get("slack")
     if slack:
@@ -250,7 +276,7 @@ def _details(r: dict) -> list[str]:
     rss, cold = r.get("rss", {}), r.get("cold")
     if rss or cold:
         out += ["### Memory and cold start", "",
-                "Peak RSS (`ru_maxrss`) of a fresh process that builds `AdvisorService`, calls `warm_up()` "
+                "Peak RSS (`VmHWM`) of a fresh process that builds `AdvisorService`, calls `warm_up()` "
                 "and answers eval questions as the bot does. Cold start: wall time of "
                 "`python -m bot ask \"…\" --json` in a fresh process on the ingested corpus.", ""]
         for key, s in rss.items():
@@ -294,6 +320,11 @@ def plot(r: dict, path: Path) -> bool:
     ax.axhline(TARGETS["retrieval_p95_ms"], color="grey", linewidth=0.8, linestyle=":")
     ax.axhline(TARGETS["answer_p95_ms"], color="grey", linewidth=0.8, linestyle=":")
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xticks(sorted(set(xs)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("index size (chunks, log scale)")
     ax.set_ylabel("latency (ms)")
     ax.set_ylim(bottom=0)

@@ -9,6 +9,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,25 +51,19 @@ def run(settings, service, *, concurrency: int = 50, rounds: int = 3, log=print)
                     ms += burst["ms"]
                     for status, count in burst["statuses"].items():
                         statuses[status] = statuses.get(status, 0) + count
-                    # Let the background work of this burst finish before the next one: every
-                    # mention ends in chat.update (placeholder -> answer), every command in a
-                    # response_url post.
-                    done = (n + 1) * concurrency
-                    try:
-                        if kind == "mention":
-                            mock.wait_for("chat.update", count=done, timeout=600)
-                        else:
-                            mock.wait_for_response("bench", count=done, timeout=300)
-                    except AssertionError as exc:
-                        out.setdefault("warnings", []).append(f"{kind}: background work incomplete: {exc}"[:300])
-                    mock.settle(quiet=0.3, timeout=30)
+                    # Let the background work of this burst (answers, responses) finish before
+                    # the next one: wait until the mock has seen no new call for a while.
+                    if not _quiesce(mock, quiet=2.0, timeout=300):
+                        out.setdefault("warnings", []).append(
+                            f"{kind} burst {n + 1}: the bot was still calling Slack after 300 s")
                     log(f"  slack {kind} burst {n + 1}/{rounds}: p50 {summary(burst['ms'])['p50']:.0f} ms, "
                         f"p99 {summary(burst['ms'])['p99']:.0f} ms")
                 out["scenarios"][kind] = {"label": label, **summary(ms), "statuses": statuses}
-            out["answers_posted"] = len(mock.calls_of("chat.update"))
         finally:
             server.stop()
-            app.advisor.drain()
+            listeners = getattr(app, "advisor", None)
+            if listeners is not None and hasattr(listeners, "drain"):
+                listeners.drain()
     # Work done after the ack (answers, responses) that failed: counted, not part of the latency.
     out["background_errors"] = len(errors)
     out["background_error_kinds"] = dict(Counter(_kind(rec) for rec in errors).most_common(5))
@@ -133,3 +128,17 @@ def _burst(url: str, kind: str, concurrency: int, mock) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"the Slack client failed: {proc.stderr.strip()[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _quiesce(mock, quiet: float, timeout: float) -> bool:
+    """True once no Web API call or response_url post has reached the mock for ``quiet`` s."""
+    deadline = time.monotonic() + timeout
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(mock.calls) + len(mock.responses)
+        if count != seen:
+            seen, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return True
+        time.sleep(0.1)
+    return False

@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlite_utils
 
+from ingest.sqlite import connect, write_transaction
+
 
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -38,10 +40,7 @@ class Store:
         return db
 
     def connect(self) -> sqlite_utils.Database:
-        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return sqlite_utils.Database(conn)
+        return connect(self.path)
 
     def _ensure_schema(self) -> None:
         db = self.db
@@ -89,7 +88,7 @@ class Store:
             record["answer"] = None
         if isinstance(record.get("source_ids"), (list, tuple)):
             record["source_ids"] = json.dumps(record["source_ids"])
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["answers"].insert(record, pk="id", alter=True)
         return record["id"]
 
@@ -103,7 +102,7 @@ class Store:
     # --- conversations -------------------------------------------------------------------
 
     def add_message(self, conversation: str, role: str, text: str, answer_id: str | None = None) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["messages"].insert(
                 {"conversation": conversation, "at": utcnow(), "role": role, "text": text, "answer_id": answer_id}
             )
@@ -126,7 +125,7 @@ class Store:
         Returns False when the answer is unknown."""
         if self.answer(answer_id) is None:
             return False
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute(
                 "insert into feedback (at, answer_id, user, value) values (?, ?, ?, ?) "
                 "on conflict(answer_id, user) do update set value = excluded.value, at = excluded.at",
@@ -142,7 +141,7 @@ class Store:
     def claim_event(self, event_id: str) -> bool:
         """True the first time an event id is seen, in this process or any earlier one."""
         try:
-            with self.db.atomic():
+            with write_transaction(self.db):
                 self.db.execute("insert into slack_events (event_id, at) values (?, ?)", [event_id, utcnow()])
             return True
         except sqlite3.IntegrityError:
@@ -152,13 +151,13 @@ class Store:
         """Slack stops retrying an event within minutes; ids older than this can go."""
         cutoff = datetime.now(timezone.utc).timestamp() - older_than_hours * 3600
         cutoff_iso = datetime.fromtimestamp(cutoff, timezone.utc).isoformat(timespec="milliseconds")
-        with self.db.atomic():
+        with write_transaction(self.db):
             return self.db.execute("delete from slack_events where at < ?", [cutoff_iso]).rowcount
 
     # --- where an assessment was asked for (a chat shell shares the result there) ----------
 
     def set_assessment_origin(self, session_id: str, channel: str) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["assessment_origins"].upsert(
                 {"session_id": session_id, "channel": channel, "at": utcnow()}, pk="session_id")
 
@@ -170,7 +169,7 @@ class Store:
     # --- admin audit ---------------------------------------------------------------------
 
     def log_admin(self, user: str, action: str, allowed: bool, detail: str = "") -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["admin_audit"].insert(
                 {"at": utcnow(), "user": user, "action": action, "allowed": int(allowed), "detail": detail}
             )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -20,6 +19,8 @@ from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 import sqlite_utils
+
+from .sqlite import connect, write_transaction
 
 COLLECTION = "advisor_chunks"
 _CHROMA_BATCH = 2000
@@ -57,11 +58,7 @@ class KnowledgeIndex:
         """One connection per thread: a reader must never share a writer's open transaction."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(str(self.db_path), timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            db = sqlite_utils.Database(conn)
-            self._local.db = db
+            db = self._local.db = connect(self.db_path)
         return db
 
     def _ensure_schema(self) -> None:
@@ -144,7 +141,7 @@ class KnowledgeIndex:
     def commit_document(self, doc: dict, chunks: list[dict]) -> list[str]:
         """Atomically make ``chunks`` the current version of ``doc``; return superseded ids."""
         db = self.db
-        with db.atomic():
+        with write_transaction(db):
             old = [r["id"] for r in db.query("select id from chunks where source = ?", [doc["source"]])]
             db.execute("delete from chunks where source = ?", [doc["source"]])
             if chunks:
@@ -155,7 +152,7 @@ class KnowledgeIndex:
 
     def remove_document(self, source: str) -> list[str]:
         db = self.db
-        with db.atomic():
+        with write_transaction(db):
             old = [r["id"] for r in db.query("select id from chunks where source = ?", [source])]
             db.execute("delete from chunks where source = ?", [source])
             db.execute("delete from documents where source = ?", [source])
@@ -163,7 +160,7 @@ class KnowledgeIndex:
 
     def clear(self) -> None:
         db = self.db
-        with db.atomic():
+        with write_transaction(db):
             db.execute("delete from chunks")
             db.execute("delete from documents")
         self.reset_vectors()
@@ -181,7 +178,7 @@ class KnowledgeIndex:
     def start_run(self, full: bool, paths: Sequence[str]) -> tuple[int, bool]:
         """Record a run; return its id and whether an earlier run never finished (a crash)."""
         db = self.db
-        with db.atomic():
+        with write_transaction(db):
             crashed = db.execute("select count(*) from runs where status = 'running'").fetchone()[0]
             db.execute("update runs set status = 'crashed' where status = 'running'")
             cur = db.execute(
@@ -192,7 +189,7 @@ class KnowledgeIndex:
 
     def finish_run(self, run_id: int, status: str, report: dict) -> None:
         db = self.db
-        with db.atomic():
+        with write_transaction(db):
             db["runs"].update(
                 run_id,
                 {

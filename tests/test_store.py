@@ -24,3 +24,28 @@ def test_feedback_replaces_a_users_earlier_vote_and_needs_a_known_answer(tmp_pat
     assert sorted((r["user"], r["value"]) for r in store.feedback(answer_id)) == [
         ("U1", "not_helpful"), ("U2", "helpful")]
     assert not store.record_feedback("nope", "U1", "helpful")
+
+
+def test_concurrent_writers_wait_instead_of_failing(tmp_path):
+    """Fifty threads writing at once (a burst of Slack events): none sees 'database is locked'."""
+    import threading
+
+    store = Store(tmp_path / "advisor.db")
+    errors: list[Exception] = []
+
+    def work(n: int) -> None:
+        try:
+            assert store.claim_event(f"Ev{n}")
+            answer_id = store.log_answer({"question": f"q{n}", "backend": "extractive"}, hash_questions=False)
+            store.add_message(f"conv{n % 5}", "user", "hello", answer_id)
+            store.record_feedback(answer_id, f"U{n}", "helpful")
+        except Exception as exc:  # collected: the assertion below names them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.db.execute("select count(*) from answers").fetchone()[0] == 50
