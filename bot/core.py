@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -41,6 +42,10 @@ class AdvisorService:
         self._lock = threading.RLock()  # properties build on each other
         self._router: Router | None = None
         self._store: Store | None = None
+        # CPU-bound answer work (embedding, search, composition) runs a few at a time: a burst of
+        # fifty questions on fifty threads would starve the threads that acknowledge Slack
+        # requests of the GIL. Waiting on a model or on Slack is not limited.
+        self._compute = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
         self._frameworks: FrameworkProvider | None = None
         self._sessions: AssessmentSessions | None = None
 
@@ -93,7 +98,8 @@ class AdvisorService:
     # --- answers ------------------------------------------------------------------------------
 
     def retrieve(self, question: str, k: int | None = None, mode: Mode = "hybrid") -> Retrieval:
-        return self.retriever.search(question, k or self.settings.top_k, mode)
+        with self._compute:
+            return self.retriever.search(question, k or self.settings.top_k, mode)
 
     def ask(
         self,
@@ -187,7 +193,8 @@ class AdvisorService:
                 error = str(exc)
                 log.warning("backend %s failed: %s", route.name, exc)
                 route = self.router.fallback(route, error)
-        text, cited = clean_citations(extractive_answer(standalone, hits), len(hits))
+        with self._compute:
+            text, cited = clean_citations(extractive_answer(standalone, hits), len(hits))
         sources = [source_entry(n, hits[n - 1]) for n in cited]
         return Answer(question, text, False, "extractive", route.kind, route.reason, sources, error=error)
 

@@ -9,19 +9,9 @@ import pytest
 from bot.admin import AdminError, sanitize_filename
 from bot.core import AdvisorService
 from ingest import IngestBusy, IngestLock
+from .support.documents import POLICY_DOC
 
-NEW_POLICY = b"""---
-title: GPU Reservation Policy
-owner: Platform Engineering
-version: "1.0"
-effective: 2026-06-01
-classification: internal
----
-# GPU Reservation Policy
-
-## Reservations
-GPU reservations longer than 30 days need a capacity plan reviewed by Platform Engineering.
-"""
+NEW_POLICY = POLICY_DOC
 
 
 @pytest.fixture()

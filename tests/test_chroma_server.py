@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,37 +10,19 @@ import pytest
 from bot.core import AdvisorService
 from ingest import IngestRunError, sync
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .support.servers import free_port, server_process
 
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     assert chroma, "the chroma CLI ships with chromadb"
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    log = open(data / "server.log", "w")
-    proc = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start: " + (data / "server.log").read_text()[-1000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    command = [chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with server_process(command, url + "/api/v2/heartbeat", data / "server.log", timeout=60):
+        yield url
 
 
 def test_ingest_and_answer_through_a_chroma_server(chroma_server, make_settings, embedder, tmp_path):

@@ -4,54 +4,26 @@ prove the wiring (prompt in, generated text and citations out), not the quality.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from bot.core import AdvisorService
 from bot.llm.backends import _resolve_gguf
 
+from .support.servers import free_port, server_process
+
 QUESTION = "What are the pros of a hybrid strategy?"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    model = _resolve_gguf("smollm2")
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    log = open(log_path, "w")  # a file, not a pipe: a full pipe would block the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
-        stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url + "/models", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start within 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", _resolve_gguf("smollm2"), "--host",
+               "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"]
+    with server_process(command, url + "/models", tmp_path_factory.mktemp("llama") / "server.log"):
+        yield url
 
 
 def _service(built_index, embedder, **update):

@@ -19,22 +19,12 @@ from ingest import IngestLock
 from tests.conftest import KNOWLEDGE
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import dm, mention, unique_id, unique_ts
+from tests.support.documents import POLICY_DOC
 
 ADMIN = "UADMIN"
 QUESTION = "Can I send customer data to Azure OpenAI?"
 
-NEW_POLICY = b"""---
-title: GPU Reservation Policy
-owner: Platform Engineering
-version: "1.0"
-effective: 2026-06-01
-classification: internal
----
-# GPU Reservation Policy
-
-## Reservations
-GPU reservations longer than 30 days need a capacity plan reviewed by Platform Engineering.
-"""
+NEW_POLICY = POLICY_DOC
 
 
 @pytest.fixture(scope="module")
