@@ -26,6 +26,7 @@ from ingest import IngestBusy
 
 from ..admin import AdminError, sanitize_filename
 from . import blocks
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +90,12 @@ class IngestRun:
         self.user = user
         self.interval = interval
         self.on_finish = on_finish
-        self.clock = clock
+        self.throttle = Throttle(interval, clock)
         self.channel: str | None = None
         self.ts: str | None = None
         self.done = 0
         self.total = 0
         self.updates = 0
-        self._last = 0.0
-        self._lock = threading.Lock()
 
     def start(self) -> threading.Thread:
         """Raises IngestBusy, before anything is posted, when an ingest is running."""
@@ -105,7 +104,7 @@ class IngestRun:
         posted = self.client.chat_postMessage(channel=self.user, text=":hourglass_flowing_sand: Ingesting… "
                                               "(scanning the knowledge folder)")
         self.channel, self.ts = posted.get("channel") or self.user, posted["ts"]
-        self._last = self.clock()
+        self.throttle.restart()
         try:
             return self.service.admin.ingest_in_background(
                 on_progress=self.progress, on_done=self.finished, on_error=self.failed)
@@ -115,11 +114,8 @@ class IngestRun:
 
     def progress(self, done: int, total: int, source: str = "") -> None:
         self.done, self.total = done, total
-        now = self.clock()
-        with self._lock:
-            if now - self._last < self.interval:
-                return
-            self._last = now
+        if not self.throttle.ready():
+            return
         try:
             self._update(blocks.ingest_progress_text(done, total))
             self.updates += 1

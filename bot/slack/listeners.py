@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from ingest import IngestBusy
 
 from . import admin, assess, blocks
+from .throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -184,11 +185,9 @@ class ThreadReply:
         self.thread_ts = thread_ts
         self.assistant = assistant
         self.interval = interval
-        self.clock = clock
+        self.throttle = Throttle(interval, clock)
         self.ts: str | None = None  # the placeholder / answer message
         self.updates = 0
-        self._last = clock()
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         if self.assistant:
@@ -200,15 +199,12 @@ class ThreadReply:
                 log.info("assistant.threads.setStatus refused (%s); using a placeholder message",
                          exc.response.get("error"))
         self.ts = self._post(blocks.THINKING)
-        self._last = self.clock()
+        self.throttle.restart()
 
     def partial(self, text: str) -> None:
         """Called by the core with the text so far while a model streams."""
-        now = self.clock()
-        with self._lock:
-            if now - self._last < self.interval or not text.strip():
-                return
-            self._last = now
+        if not text.strip() or not self.throttle.ready():
+            return
         try:
             self._show(blocks.partial_text(text), None)
             self.updates += 1
