@@ -51,38 +51,33 @@ class AdvisorService:
 
     # --- shared resources, loaded once and only when needed ----------------------------------
 
+    def _once(self, attr: str, build: Callable[[], object]):
+        """The shared resource in ``attr``, built on first use by exactly one thread."""
+        value = getattr(self, attr, None)
+        if value is None:
+            with self._lock:
+                value = getattr(self, attr, None)
+                if value is None:
+                    value = build()
+                    setattr(self, attr, value)
+        return value
+
     @property
     def index(self) -> KnowledgeIndex:
-        if self._index is None:
-            with self._lock:
-                if self._index is None:
-                    self._index = KnowledgeIndex(self.settings.home, self.settings.chroma_url or None)
-        return self._index
+        return self._once("_index", lambda: KnowledgeIndex(self.settings.home, self.settings.chroma_url or None))
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            with self._lock:
-                if self._embedder is None:
-                    self._embedder = Embedder(self.settings.embedding_model or None,
-                                              backend=self.settings.embedding_backend)
-        return self._embedder
+        return self._once("_embedder", lambda: Embedder(self.settings.embedding_model or None,
+                                                        backend=self.settings.embedding_backend))
 
     @property
     def router(self) -> Router:
-        if self._router is None:
-            with self._lock:
-                if self._router is None:
-                    self._router = Router(self.settings)
-        return self._router
+        return self._once("_router", lambda: Router(self.settings))
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            with self._lock:
-                if self._store is None:
-                    self._store = Store(self.settings.bot_db_path)
-        return self._store
+        return self._once("_store", lambda: Store(self.settings.bot_db_path))
 
     @property
     def retriever(self) -> Retriever:
@@ -215,30 +210,18 @@ class AdvisorService:
     def admin(self):
         from .admin import KnowledgeAdmin
 
-        if getattr(self, "_admin", None) is None:
-            with self._lock:
-                if getattr(self, "_admin", None) is None:
-                    self._admin = KnowledgeAdmin(self)
-        return self._admin
+        return self._once("_admin", lambda: KnowledgeAdmin(self))
 
     # --- assessment ---------------------------------------------------------------------------
 
     @property
     def frameworks(self) -> FrameworkProvider:
-        if self._frameworks is None:
-            with self._lock:
-                if self._frameworks is None:
-                    self._frameworks = FrameworkProvider(self.settings.framework_path)
-        return self._frameworks
+        return self._once("_frameworks", lambda: FrameworkProvider(self.settings.framework_path))
 
     @property
     def sessions(self) -> AssessmentSessions:
-        if self._sessions is None:
-            with self._lock:
-                if self._sessions is None:
-                    # Its own connection: sessions serialise writes on it with their own lock.
-                    self._sessions = AssessmentSessions(self.store.connect(), self.frameworks)
-        return self._sessions
+        # Its own connection: sessions serialise writes on it with their own lock.
+        return self._once("_sessions", lambda: AssessmentSessions(self.store.connect(), self.frameworks))
 
     def assess(self, answers: dict[str, str]) -> dict:
         """Non-interactive assessment; raises InvalidAnswer naming the valid ids/values."""

@@ -20,6 +20,7 @@ from tests.conftest import KNOWLEDGE
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import dm, mention, unique_id, unique_ts
 from tests.support.documents import POLICY_DOC
+from tests.support.fake_client import FakeClient
 
 ADMIN = "UADMIN"
 QUESTION = "Can I send customer data to Azure OpenAI?"
@@ -301,24 +302,12 @@ def test_remove_a_document(bot, slack_home):
 
 # --- the progress message on its own -------------------------------------------------------------------
 
-class FakeClient:
-    def __init__(self):
-        self.calls = []
-
-    def chat_postMessage(self, **kw):
-        self.calls.append(("post", kw))
-        return {"ok": True, "channel": "DADMIN", "ts": "100.1"}
-
-    def chat_update(self, **kw):
-        self.calls.append(("update", kw))
-        return {"ok": True}
-
 
 def test_ingest_progress_is_throttled_to_about_one_update_a_second():
     from bot.slack.admin import IngestRun
 
     now = [0.0]
-    client = FakeClient()
+    client = FakeClient({"ok": True, "channel": "DADMIN", "ts": "100.1"})
     run = IngestRun(service=None, client=client, user=ADMIN, interval=1.0, clock=lambda: now[0])
     run.channel, run.ts = "DADMIN", "100.1"
     for n in range(1, 315):  # 314 files over ~6 simulated seconds

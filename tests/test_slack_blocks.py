@@ -8,6 +8,7 @@ import yaml
 from bot.answer import Answer
 from bot.slack import blocks
 from bot.slack.listeners import ThreadReply, clean_question
+from tests.support.fake_client import FakeClient
 
 
 def make_answer(text: str, **kw) -> Answer:
@@ -89,18 +90,6 @@ def test_home_view_shows_status_and_admin_button_only_for_admins():
     assert "admin_reingest" not in text
     assert "admin_reingest" in str(blocks.home_view(status, is_admin=True))
 
-
-class FakeClient:
-    def __init__(self):
-        self.calls = []
-
-    def chat_postMessage(self, **kw):
-        self.calls.append(("post", kw))
-        return {"ts": "111.1"}
-
-    def chat_update(self, **kw):
-        self.calls.append(("update", kw))
-        return {"ok": True}
 
 
 def test_progress_updates_are_throttled():
