@@ -191,6 +191,8 @@ class Answer:
     standalone_question: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # The chunks retrieval returned, best first (for evaluation; not rendered or serialised).
+    retrieved: list[dict] = field(default_factory=list, repr=False)
 
     @property
     def route_label(self) -> str:

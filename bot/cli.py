@@ -212,32 +212,51 @@ def start(ctx: click.Context) -> None:
 
 @main.command("eval")
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True,
+              help="Choose settings on dev; report test.")
+@click.option("--corpus", "corpora", multiple=True, help="Only this corpus of the set (repeatable).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "dense", "keyword"]),
+              help="Only this retrieval mode (repeatable; default: all three).")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--misses", is_flag=True, help="List the questions each mode got wrong.")
 @click.option("--top-k", type=click.IntRange(1, 50), default=5)
 @click.pass_context
-def eval_(ctx: click.Context, questions: Path, as_json: bool, top_k: int) -> None:
-    """Retrieval and answer quality on QUESTIONS.yaml: hybrid vs dense vs keyword.
+def eval_(ctx: click.Context, questions: Path, split: str, corpora: tuple[str, ...], modes: tuple[str, ...],
+          as_json: bool, misses: bool, top_k: int) -> None:
+    """Answer quality on QUESTIONS.yaml, per corpus and retrieval mode (hybrid, dense, keyword).
 
-    Exits non-zero when the hybrid results miss the thresholds in the file."""
-    from .evaluation import METRICS, EvalFileError, evaluate, load_eval_set
+    Each corpus of the set is indexed on its own under ADVISOR_HOME/eval/ (incrementally, so a
+    second run is quick) and answered with the configured settings. Exits non-zero when hybrid
+    results miss the floors in the file."""
+    from .evaluation import MODES, EvalFileError, evaluate, format_table, load_eval_set
 
     try:
         eval_set = load_eval_set(questions)
     except EvalFileError as exc:
         raise click.ClickException(str(exc)) from None
+    unknown = set(corpora) - set(eval_set.corpora)
+    if unknown:
+        raise click.BadParameter(f"{sorted(unknown)} not in the set ({', '.join(eval_set.corpora)})",
+                                 param_hint="--corpus")
+    missing = [name for name, folder in eval_set.corpora.items()
+               if not folder.is_dir() and (not corpora or name in corpora)]
+    if missing:
+        raise click.ClickException(f"corpus folders not found: {', '.join(missing)}")
     service = _service(ctx)
-    _check_index(service)
-    report = evaluate(service, eval_set, k=top_k)
+    report = evaluate(service.corpus_service, eval_set, split=split, corpora=corpora,
+                      modes=modes or MODES, k=top_k)
     if as_json:
         _emit(report)
     else:
-        click.echo(f"{report['questions']} questions ({report['answerable']} answerable)\n")
-        click.echo(f"{'mode':<9}" + "".join(f"{m:>21}" for m in METRICS))
-        for mode, row in report["modes"].items():
-            click.echo(f"{mode:<9}" + "".join(f"{row[m]:>21.3f}" for m in METRICS))
-        click.echo(f"\nmin relevance {report['min_relevance']} (best on this set: {report['suggested_min_relevance']})")
-    if report["failed_thresholds"]:
-        raise click.ClickException("below thresholds: " + "; ".join(report["failed_thresholds"]))
+        click.echo(format_table(report))
+        if misses:
+            for corpus, rows in report["corpora"].items():
+                for mode, row in rows.items():
+                    for miss in row["misses"]:
+                        click.echo(f"{corpus} {mode} {miss['id']}: {miss['why']}"
+                                   + (f" (evidence at rank {miss['rank']})" if miss.get("rank") else ""))
+    if report["failed_floors"]:
+        raise click.ClickException("below floors: " + "; ".join(report["failed_floors"]))
 
 
 # --- assessment ---------------------------------------------------------------------------

@@ -125,6 +125,7 @@ class AdvisorService:
             route = self.router.route([question, *(t["text"] for t in history if t["role"] == "user")], hits)
             answer = self._compose(question, standalone, history, hits, route, on_text)
         answer.standalone_question = standalone if standalone != question else None
+        answer.retrieved = [h.chunk for h in hits]
         answer.latency_ms = (time.perf_counter() - started) * 1000
         if record:
             answer.id = self._audit(answer, user, channel, conversation)
@@ -289,7 +290,10 @@ class AdvisorService:
 
     def _after_ingest(self, report: IngestReport) -> None:
         """The keyword index follows ingest by itself (SQLite triggers); the assessment
-        framework is knowledge too, so a re-ingest reloads it."""
+        framework is knowledge too, so a re-ingest reloads it. A knowledge folder without one
+        (a corpus of policies only) has no failed document for it."""
+        if not self.settings.framework_path.exists():
+            return
         error = self.frameworks.reload()
         if error is not None:
             report.failed.append({
@@ -297,6 +301,18 @@ class AdvisorService:
                 "error": (f"line {error.line}: " if error.line else "") + error.reason
                 + " (the last valid framework stays in use)",
             })
+
+    def corpus_service(self, name: str, folder: Path) -> "AdvisorService":
+        """A service with these settings over an index of ``folder`` alone (kept under
+        ``ADVISOR_HOME/eval/NAME`` and synced incrementally), sharing this one's embedder."""
+        settings = self.settings.model_copy(update={"home": self.settings.home / "eval" / name,
+                                                    "knowledge_dir": Path(folder)})
+        service = AdvisorService(settings)
+        service._embedder = self.embedder
+        report = service.ingest()
+        if report.failed:
+            log.warning("%s: %d documents failed to ingest", name, len(report.failed))
+        return service
 
     def ingest_running(self) -> bool:
         return IngestLock.busy(self.settings.home)

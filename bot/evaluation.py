@@ -1,14 +1,30 @@
-"""Retrieval and answer quality on a question set: the same questions through hybrid,
-dense-only and keyword-only retrieval in one run."""
+"""Answer quality on a question set that predicts real use.
+
+Each answerable question carries an *evidence* quote: a short exact phrase of the passage that
+answers it. Scoring is at chunk level (a retrieved chunk holds the evidence) and at what reaches
+the user ("shown": the evidence is in the answer text or in a cited source), so it survives
+re-chunking and does not reward the right document with the wrong passage. Unanswerable
+questions must be refused. Every corpus of the set gets an index of its own (as a deployment
+would), and every question is asked through hybrid, dense-only and keyword-only retrieval.
+
+Questions are split into a ``dev`` part (choose defaults and thresholds on it) and a fixed
+``test`` part (report it; floors are enforced on it).
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
+from typing import Callable, Iterable
 
 import yaml
 
 MODES = ("hybrid", "dense", "keyword")
-METRICS = ("hit@1", "hit@3", "hit@5", "mrr", "abstention_accuracy", "valid_citations")
+METRICS = ("hit@1", "hit@3", "hit@5", "mrr", "shown", "abstain_unanswerable", "false_abstain")
+# Metrics where lower is better (floors are ceilings for them).
+LOWER_IS_BETTER = frozenset({"false_abstain"})
+SPLITS = ("dev", "test")
 
 
 class EvalFileError(ValueError):
@@ -17,110 +33,179 @@ class EvalFileError(ValueError):
 
 @dataclass(frozen=True)
 class EvalQuestion:
-    q: str
-    expect: tuple[str, ...]
-    section: str | None = None
-
-    @property
-    def answerable(self) -> bool:
-        return bool(self.expect)
-
-    def matches(self, source: str) -> bool:
-        return any(source == e or source.endswith("/" + e.lstrip("/")) for e in self.expect)
+    id: str
+    corpus: str
+    question: str
+    split: str
+    answerable: bool
+    document: str | None = None
+    evidence: str | None = None
 
 
 @dataclass
 class EvalSet:
+    path: Path
+    corpora: dict[str, Path]
     questions: list[EvalQuestion]
-    thresholds: dict[str, float] = field(default_factory=dict)
+    floors: dict[str, float] = field(default_factory=dict)
+
+    def select(self, split: str = "all", corpora: Iterable[str] = ()) -> list[EvalQuestion]:
+        wanted = set(corpora)
+        return [q for q in self.questions if (split == "all" or q.split == split)
+                and (not wanted or q.corpus in wanted)]
 
 
 def load_eval_set(path: Path | str) -> EvalSet:
+    path = Path(path)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise EvalFileError(f"{path}: cannot read question set: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
         raise EvalFileError(f"{path}: expected a mapping with a 'questions' list")
-    questions = []
+    corpora_spec = data.get("corpora") or {}
+    if not isinstance(corpora_spec, dict):
+        raise EvalFileError(f"{path}: 'corpora' maps a corpus name to a folder")
+    corpora = {str(name): (path.parent / str(folder)).resolve() for name, folder in corpora_spec.items()}
+    questions: list[EvalQuestion] = []
+    seen: set[str] = set()
     for n, item in enumerate(data["questions"], 1):
-        if not isinstance(item, dict) or not isinstance(item.get("q"), str) or not isinstance(item.get("expect", []), list):
-            raise EvalFileError(f"{path}: question {n} needs 'q' (text) and 'expect' (a list of sources)")
-        questions.append(EvalQuestion(item["q"], tuple(item.get("expect") or ()), item.get("section")))
-    thresholds = data.get("thresholds") or {}
-    unknown = set(thresholds) - set(METRICS)
+        where = f"{path}: question {n}"
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str) or not item["question"].strip():
+            raise EvalFileError(f"{where} needs 'question' (text)")
+        qid = str(item.get("id") or f"q{n}")
+        if qid in seen:
+            raise EvalFileError(f"{where}: duplicate id {qid!r}")
+        seen.add(qid)
+        corpus = item.get("corpus")
+        if corpus not in corpora:
+            raise EvalFileError(f"{where}: corpus {corpus!r} is not one of {sorted(corpora)}")
+        split = item.get("split", "dev")
+        if split not in SPLITS:
+            raise EvalFileError(f"{where}: split must be one of {', '.join(SPLITS)}")
+        answerable = bool(item.get("answerable", True))
+        evidence = item.get("evidence")
+        if answerable and not (isinstance(evidence, str) and evidence.strip()):
+            raise EvalFileError(f"{where}: an answerable question needs 'evidence' (an exact quote)")
+        questions.append(EvalQuestion(qid, corpus, item["question"].strip(), split, answerable,
+                                      item.get("document"), evidence if answerable else None))
+    floors = data.get("floors") or {}
+    unknown = set(floors) - set(METRICS)
     if unknown:
-        raise EvalFileError(f"{path}: unknown thresholds {sorted(unknown)}; known: {', '.join(METRICS)}")
-    return EvalSet(questions, {k: float(v) for k, v in thresholds.items()})
+        raise EvalFileError(f"{path}: unknown floors {sorted(unknown)}; known: {', '.join(METRICS)}")
+    return EvalSet(path, corpora, questions, {k: float(v) for k, v in floors.items()})
 
 
-def evaluate(service, eval_set: EvalSet, k: int = 5) -> dict:
+# --- matching evidence ------------------------------------------------------------------------
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Lower case, words only: Markdown marks, punctuation and line breaks do not count."""
+    return " ".join(_NON_WORD.split(text.lower())).strip()
+
+
+def contains_evidence(text: str, evidence: str) -> bool:
+    """Whether ``text`` holds the evidence: exactly (after normalising), or, where a chunk
+    boundary or a loader's clean-up cut it, most of it as one contiguous run of words."""
+    ev, body = normalize(evidence), normalize(text)
+    if not ev:
+        return False
+    if ev in body:
+        return True
+    a, b = ev.split(), body.split()
+    if len(a) < 4:
+        return False
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size >= max(4, round(0.7 * len(a)))
+
+
+# --- running ------------------------------------------------------------------------------------
+
+def _rank(chunks: list[dict], evidence: str) -> int | None:
+    return next((i for i, c in enumerate(chunks, 1) if contains_evidence(c["text"], evidence)), None)
+
+
+def score_corpus(ask: Callable[[str, str], object], questions: list[EvalQuestion],
+                 modes: Iterable[str] = MODES) -> dict[str, dict]:
+    """Metrics per mode for one corpus; ``ask(question, mode)`` returns an ``Answer`` whose
+    ``retrieved`` lists the chunks retrieval returned, best first."""
     results: dict[str, dict] = {}
-    similarities: list[tuple[float, bool]] = []
-    for mode in MODES:
-        hits_at = {1: 0, 3: 0, 5: 0}
+    answerable = [q for q in questions if q.answerable]
+    unanswerable = [q for q in questions if not q.answerable]
+    for mode in modes:
+        hits = {1: 0, 3: 0, 5: 0}
         rr = 0.0
-        abstain_ok = 0
-        cited_answers = valid = 0
-        misses: list[str] = []
-        for item in eval_set.questions:
-            answer = service.ask(item.q, top_k=k, mode=mode, record=False)
-            retrieval = service.retrieve(item.q, k, mode)
-            if mode == "hybrid":
-                similarities.append((retrieval.best_similarity, item.answerable))
-            abstain_ok += answer.abstained != item.answerable
-            if not item.answerable:
+        shown = answered = false_abstain = abstained_ok = 0
+        misses: list[dict] = []
+        for q in questions:
+            answer = ask(q.question, mode)
+            if not q.answerable:
+                abstained_ok += bool(answer.abstained)
+                if not answer.abstained:
+                    misses.append({"id": q.id, "why": "answered an unanswerable question"})
                 continue
-            ranked = [h.chunk["source"] for h in retrieval.hits]
-            first = next((i for i, src in enumerate(ranked, 1) if item.matches(src)), None)
-            for cut in hits_at:
-                hits_at[cut] += first is not None and first <= cut
+            first = _rank(answer.retrieved, q.evidence)
+            for cut in hits:
+                hits[cut] += first is not None and first <= cut
             rr += 1.0 / first if first else 0.0
-            if first is None:
-                misses.append(item.q)
-            if not answer.abstained:
-                cited_answers += 1
-                valid += _citations_valid(answer)
-        answerable = sum(q.answerable for q in eval_set.questions) or 1
+            if answer.abstained:
+                false_abstain += 1
+                misses.append({"id": q.id, "why": "refused an answerable question", "rank": first})
+                continue
+            answered += 1
+            is_shown = contains_evidence(answer.text, q.evidence) or any(
+                contains_evidence(s.get("text", ""), q.evidence) for s in answer.sources)
+            shown += is_shown
+            if not is_shown:
+                misses.append({"id": q.id, "why": "evidence not shown", "rank": first})
+        n = len(answerable) or 1
         results[mode] = {
-            "hit@1": hits_at[1] / answerable, "hit@3": hits_at[3] / answerable, "hit@5": hits_at[5] / answerable,
-            "mrr": rr / answerable,
-            "abstention_accuracy": abstain_ok / len(eval_set.questions),
-            "valid_citations": valid / cited_answers if cited_answers else 0.0,
+            "hit@1": hits[1] / n, "hit@3": hits[3] / n, "hit@5": hits[5] / n, "mrr": rr / n,
+            "shown": shown / answered if answered else 0.0,
+            "abstain_unanswerable": abstained_ok / len(unanswerable) if unanswerable else 1.0,
+            "false_abstain": false_abstain / n,
+            "answerable": len(answerable), "unanswerable": len(unanswerable),
             "misses": misses,
         }
-    report = {
-        "questions": len(eval_set.questions),
-        "answerable": sum(q.answerable for q in eval_set.questions),
-        "modes": {m: {key: round(v, 4) if isinstance(v, float) else v for key, v in r.items()} for m, r in results.items()},
-        "min_relevance": service.settings.min_relevance,
-        "suggested_min_relevance": suggest_threshold(similarities),
-    }
-    report["failed_thresholds"] = [
-        f"{metric} {results['hybrid'][metric]:.3f} < {minimum}" for metric, minimum in eval_set.thresholds.items()
-        if results["hybrid"][metric] < minimum
-    ]
+    return results
+
+
+def evaluate(service_for: Callable[[str, Path], object], eval_set: EvalSet, *, split: str = "dev",
+             corpora: Iterable[str] = (), modes: Iterable[str] = MODES, k: int = 5) -> dict:
+    """Run the set: ``service_for(corpus, folder)`` gives an AdvisorService whose index holds
+    exactly that corpus. Returns per-corpus, per-mode metrics and the floors missed (hybrid)."""
+    questions = eval_set.select(split, corpora)
+    report: dict = {"split": split, "questions": len(questions), "corpora": {}, "failed_floors": []}
+    for corpus in dict.fromkeys(q.corpus for q in questions):
+        service = service_for(corpus, eval_set.corpora[corpus])
+        mine = [q for q in questions if q.corpus == corpus]
+
+        def ask(question: str, mode: str, service=service):
+            return service.ask(question, top_k=k, mode=mode, record=False)
+
+        rows = score_corpus(ask, mine, modes)
+        report["corpora"][corpus] = {m: {key: round(v, 4) if isinstance(v, float) else v for key, v in r.items()}
+                                     for m, r in rows.items()}
+        hybrid = rows.get("hybrid")
+        for metric, floor in eval_set.floors.items():
+            if hybrid is None:
+                break
+            value = hybrid[metric]
+            bad = value > floor if metric in LOWER_IS_BETTER else value < floor
+            if bad:
+                sign = ">" if metric in LOWER_IS_BETTER else "<"
+                report["failed_floors"].append(f"{corpus}: {metric} {value:.3f} {sign} {floor}")
     return report
 
 
-def _citations_valid(answer) -> bool:
-    import re
-
-    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
-    listed = {s["n"] for s in answer.sources}
-    return bool(numbers) and numbers <= listed
-
-
-def suggest_threshold(points: list[tuple[float, bool]]) -> float:
-    """The relevance cut-off that best separates answerable from unanswerable questions."""
-    if not points:
-        return 0.0
-    values = sorted({s for s, _ in points})
-    # Cut halfway between neighbouring scores, so the cut does not sit on a question.
-    cuts = [values[0] - 0.01] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 0.01]
-    best, best_acc = cuts[0], -1.0
-    for t in cuts:
-        acc = sum((s >= t) == answerable for s, answerable in points) / len(points)
-        if acc > best_acc:
-            best, best_acc = t, acc
-    return round(best, 3)
+def format_table(report: dict) -> str:
+    """One line per corpus and mode."""
+    header = f"{'corpus':<14}{'mode':<9}{'n':>4}" + "".join(f"{m:>22}" for m in METRICS)
+    lines = [f"split {report['split']}: {report['questions']} questions", header]
+    for corpus, rows in report["corpora"].items():
+        for mode, row in rows.items():
+            n = row["answerable"] + row["unanswerable"]
+            lines.append(f"{corpus:<14}{mode:<9}{n:>4}" + "".join(f"{row[m]:>22.3f}" for m in METRICS))
+    return "\n".join(lines)

@@ -171,8 +171,66 @@ def _load_markdown(data: bytes, stem: str) -> LoadedDocument:
 
 def _load_text(data: bytes, stem: str) -> LoadedDocument:
     text = _decode(data).replace("\r\n", "\n").strip()
-    title = _title_from_stem(stem)
-    return LoadedDocument(title=title, text=text, metadata={"title": title})
+    title, markdown = text_headings(text)
+    title = title or _title_from_stem(stem)
+    return LoadedDocument(title=title, text=markdown, metadata={"title": title})
+
+
+_TITLE_LIKE = re.compile(r"^(?![-*+•]\s)[^\s].{0,70}(?<![.,;:!?])$")
+
+
+def _title_like(line: str) -> bool:
+    return bool(_TITLE_LIKE.match(line)) and len(line.split()) <= 9 and not line.startswith(("|", "#"))
+
+
+def text_headings(text: str) -> tuple[str | None, str]:
+    """Plain text with its title-like lines (short, no final punctuation, followed by body
+    text) made into Markdown headings, so a ``.txt`` policy gets sections and citations like
+    its Markdown twin. The first such line is the title. A heading that directly follows
+    another, or whose words recur as a heading (``Pros``, ``Cons``), sits one level below the
+    last unique one. Returns (title or None, Markdown)."""
+    lines = text.split("\n")
+    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    following = {a: b for a, b in zip(nonblank, nonblank[1:])}
+
+    def is_body(i: int | None) -> bool:
+        return i is not None and not _title_like(lines[i].strip())
+
+    candidates = set()
+    for i in nonblank:
+        if _title_like(lines[i].strip()):
+            nxt = following.get(i)
+            if is_body(nxt) or (nxt is not None and _title_like(lines[nxt].strip()) and is_body(following.get(nxt))):
+                candidates.add(i)
+    if len(candidates) < 2:
+        return None, text
+    counts: dict[str, int] = {}
+    for i in candidates:
+        key = lines[i].strip().lower()
+        counts[key] = counts.get(key, 0) + 1
+    title = None
+    out: list[str] = []
+    previous_heading = False
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if i not in candidates:
+            out.append(line)
+            if stripped:
+                previous_heading = False
+            continue
+        if title is None and i == nonblank[0]:
+            title = stripped
+            previous_heading = False
+            continue
+        nested = previous_heading or counts[stripped.lower()] > 1
+        # Blank lines around headings: the chunker splits paragraphs at blank lines.
+        out.extend(["", ("### " if nested else "## ") + stripped, ""])
+        previous_heading = True
+    body = "\n".join(out)
+    blank = sum(1 for ln in lines if not ln.strip())
+    if blank * 10 < len(lines):  # unwrapped text: one paragraph per line
+        body = re.sub(r"(?<=[^\n])\n(?=[^\n#])", "\n\n", body)
+    return title, body.strip()
 
 
 def _title_from_stem(stem: str) -> str:

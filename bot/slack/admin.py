@@ -37,10 +37,10 @@ UPLOAD_REFUSAL = ("Thanks, but only the advisor's admins can add documents to my
 BUSY = "An ingest is already running, so I didn't start another; try again when it has finished."
 USAGE = ("*Knowledge administration* (admins)\n"
          "• `/advisor ingest`: re-sync the knowledge folder into the index (progress in our DM)\n"
-         "• `/advisor ingest remove <document>`: remove a document (it is archived first)\n"
+         "• `/advisor ingest remove &lt;document&gt;`: remove a document (it is archived first)\n"
          "• `/advisor ingest runs`: the last ingest runs\n"
          "• Add or replace a policy: share the file (PDF, DOCX, Markdown, text, HTML) with me in a DM, "
-         "optionally with the text `replace <document>`.")
+         "optionally with the text `replace &lt;document&gt;`.")
 
 
 def new_error_id() -> str:
@@ -259,7 +259,7 @@ def handle_upload(service, client: WebClient, event: dict, text: str) -> None:
     replace = parse_upload_text(text)
     if replace and len(files) > 1:
         client.chat_postMessage(channel=channel, thread_ts=root, text="To replace a document, send one file with "
-                                "`replace <document>`; nothing was changed.")
+                                "`replace &lt;document&gt;`; nothing was changed.")
         return
     for stub in files:
         label = blocks.escape(str(stub.get("name") or stub["id"]))

@@ -1,9 +1,11 @@
 """Block Kit rendering. Pure functions from core results to Slack payloads (no I/O)."""
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50  # blocks in one message or view
@@ -47,14 +49,53 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Only these link targets may become Slack links: anything else (``!channel``, ``!here``,
+# ``@U…``, ``#C…``, ``!subteam^…``) would turn into a mention or a broadcast from the bot.
+_SAFE_LINK = re.compile(r"(?i)^(https?://[^\s]+|mailto:[^\s@]+@[^\s]+)$")
+_HOLD = "\x01"
+
+
+def _link(target: str, label: str) -> str | None:
+    """``<target|label>`` for a web or mail link whose target is shown next to its label (so a
+    label cannot hide where it leads), or None when the target may not become a link."""
+    target = html.unescape(target)  # the text was escaped before links were found
+    if not _SAFE_LINK.match(target):
+        return None
+    if target.lower().startswith("mailto:"):
+        where = target[len("mailto:"):]
+    else:
+        try:
+            where = urlsplit(target).hostname or ""
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return None
+    label = label.strip() or where or target
+    url = escape(target).replace("|", "%7C")
+    shown = escape(where)
+    if not where or shown.lower() in label.lower():
+        return f"<{url}|{label}>"
+    return f"<{url}|{label}> ({shown})"
+
+
 def _inline(text: str) -> str:
     """Inline Markdown of one line (outside code spans) to mrkdwn."""
-    text = escape(text)
-    text = _IMAGE.sub(lambda m: f"<{m.group(2)}|{m.group(1) or m.group(2)}>", text)
-    text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
+    text = escape(text.replace(_HOLD, "").replace(_BOLD_MARK, ""))
+    held: list[str] = []
+
+    def hold(m: re.Match, image: bool) -> str:
+        label = m.group(1) or ("image" if image else "")
+        rendered = _link(m.group(2), label)
+        if rendered is None:  # left as the text it was
+            return m.group(0)
+        held.append(rendered)
+        return f"{_HOLD}{len(held) - 1}{_HOLD}"
+
+    # Links are set aside while emphasis is converted, so that a `_` or `*` in a URL stays intact.
+    text = _IMAGE.sub(lambda m: hold(m, True), text)
+    text = _LINK.sub(lambda m: hold(m, False), text)
     text = _BOLD.sub(lambda m: f"{_BOLD_MARK}{m.group(2)}{_BOLD_MARK}", text)
     text = _ITALIC.sub(r"_\1_", text)
     text = _STRIKE.sub(r"~\1~", text)
+    text = re.sub(f"{_HOLD}(\\d+){_HOLD}", lambda m: held[int(m.group(1))], text)
     return text.replace(_BOLD_MARK, "*")
 
 
@@ -216,7 +257,7 @@ HELP_TEXT = (
     "• Mention me in a channel (`@GenAI Strategy Advisor …`): I answer in a thread; mention me again in "
     "that thread for a follow-up.\n"
     "• Send me a direct message, or open my *Messages* tab.\n"
-    "• `/advisor ask <question>`: a private answer, here.\n"
+    "• `/advisor ask &lt;question&gt;`: a private answer, here.\n"
     "• `/advisor status`: what the knowledge index holds.\n"
     "• `/advisor help`: this help."
 )
@@ -238,7 +279,7 @@ def help_blocks(disabled: Iterable[str] = (), note: str = "", extra: Mapping[str
 
 
 def help_fallback(note: str = "") -> str:
-    return (note + "\n\n" if note else "") + ("GenAI Strategy Advisor: /advisor ask <question> | assess | status | "
+    return (note + "\n\n" if note else "") + ("GenAI Strategy Advisor: /advisor ask &lt;question&gt; | assess | status | "
                                                "ingest | help")
 
 
@@ -296,8 +337,8 @@ def home_view(status: Mapping[str, Any] | None, *, is_admin: bool,
             }],
         })
         blocks.append(context("Add or replace a policy: share the file (PDF, DOCX, Markdown, text, HTML) with me "
-                              "in a DM, optionally with `replace <document>`. Remove one: "
-                              "`/advisor ingest remove <document>`."))
+                              "in a DM, optionally with `replace &lt;document&gt;`. Remove one: "
+                              "`/advisor ingest remove &lt;document&gt;`."))
         blocks.append(section("*Last ingest runs*\n" + ("\n".join(run_line(r) for r in runs) if runs
                                                         else "_No ingest has run yet._")))
     if notice:
@@ -564,7 +605,7 @@ def result_blocks(framework, report: Mapping[str, Any], session=None, *, share: 
 
 def result_text(framework, report: Mapping[str, Any]) -> str:
     title = report.get("title") or _approach_name(framework, report.get("recommendation", ""), long=True)
-    return f"Recommendation: {title} (confidence {float(report.get('confidence', 0)):.0%})"
+    return f"Recommendation: {escape(title)} (confidence {float(report.get('confidence', 0)):.0%})"
 
 
 def share_blocks(framework, report: Mapping[str, Any], user: str,
