@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ingest.chunking import sentence_units
+
 from .retrieval import Hit
 
 SYSTEM_PROMPT = (
@@ -94,37 +96,21 @@ def _stem(word: str) -> str:
     return word
 
 
-def _units(body: str) -> list[str]:
-    """Bullets and sentences: the pieces an extractive answer is made of."""
-    units: list[str] = []
-    for block in re.split(r"\n\s*\n", body):
-        block = block.strip()
-        if not block:
-            continue
-        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
-        if all(ln.startswith("|") for ln in lines):
-            units.extend(_table_rows(lines))
-            continue
-        if all(re.match(r"([-*+]|\d+[.)])\s", ln) for ln in lines):
-            units.extend(lines)
-        else:
-            units.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(lines)) if s.strip())
-    return [u for u in units if len(u) > 15]
-
-
+_REFERRING = frozenset("it its they them their that those this these there one ones".split())
 _GENERIC = frozenset(
     "choose choosing pick use using make sense team teams need needs want go going get best good "
     "approach option".split()
 )
-_REFERRING = frozenset("it its they them their that those this these there one ones".split())
 
 
 def follow_up_query(question: str, previous: str) -> str:
-    """Without a model to rewrite it: a short or referring follow-up borrows the subject
-    words of the previous question ("and its cons?" after "When should we choose PaaS?")."""
+    """Without a model to rewrite it: a follow-up that refers back ("and its cons?") or names
+    almost nothing ("what about Bedrock?") borrows the subject words of the previous question;
+    one that names its own subject ("What are the pros of self-hosting?") stands alone, so it
+    does not inherit the previous turn's sources."""
     words = _WORD.findall(question.lower())
-    content = [w for w in words if w not in _STOP]
-    if len(content) > 6 and not _REFERRING & set(words):
+    content = [w for w in words if w not in _STOP and w not in _GENERIC]
+    if len(content) > 2 and not _REFERRING & set(words):
         return question
     mine = set(words)
     subject = [w for w in re.findall(r"[A-Za-z0-9][\w-]*", previous)
@@ -132,35 +118,54 @@ def follow_up_query(question: str, previous: str) -> str:
     return f"{question} {' '.join(dict.fromkeys(subject))}".strip()
 
 
-def _table_rows(lines: list[str]) -> list[str]:
-    """Each data row of a Markdown table as a bullet that names its columns."""
-    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-    rows = [r for r in rows if not all(re.fullmatch(r":?-{2,}:?", c) for c in r if c)]
-    if len(rows) < 2:
-        return []
-    header, data = rows[0], rows[1:]
-    return ["- " + "; ".join(f"{h}: {v}" for h, v in zip(header, row) if v and v != "—") for row in data]
+# Chosen on the dev split of tests/eval/questions.yaml.
+LEXICAL_WEIGHT = 0.15  # sentence score: cosine with the question + this × share of its terms
+FOCUS = 0.2  # sentences scoring more than this below the best are left out
+NEAR_DUPLICATE = 0.9  # cosine between two sentences above which the second adds nothing
 
 
-def extractive_answer(question: str, hits: Sequence[Hit], max_units: int = 5, max_hits: int = 3) -> str:
-    """The most relevant bullets/sentences of the best sources, each with its citation."""
+def _cos(a, b) -> float:
+    return float(sum(x * y for x, y in zip(a, b)))
+
+
+def extractive_answer(question: str, hits: Sequence[Hit], query_vector: Sequence[float] | None = None,
+                      sentences: dict[str, list[tuple[str, list[float]]]] | None = None,
+                      max_units: int = 5, max_hits: int = 5) -> str:
+    """The sentences (bullets, table rows) of the best sources that answer the question, each
+    with its citation: chosen by meaning (cosine with the question, from the vectors ingest
+    stored) plus shared terms, without near-duplicates, and only those close to the best one.
+    Without stored vectors (an index built before them) it falls back to shared terms."""
     wanted = terms(question)
-    scored: list[tuple[float, int, int, str]] = []
+    candidates: list[tuple[float, int, int, str, list[float] | None]] = []
     for n, hit in enumerate(hits[:max_hits], 1):
+        stored = (sentences or {}).get(hit.id)
+        units = stored if stored and query_vector else [(u, None) for u in sentence_units(_body(hit.chunk["text"]))]
         section_terms = terms(hit.chunk.get("section") or "")
-        for pos, unit in enumerate(_units(_body(hit.chunk["text"]))):
-            overlap = len(wanted & (terms(unit) | section_terms))
-            score = overlap + hit.similarity * 2 + (0.6 if n == 1 else 0) - pos * 0.02
-            scored.append((score, n, pos, unit))
-    if not scored:
+        for pos, (unit, vector) in enumerate(units):
+            unit_terms = terms(unit) | section_terms
+            lexical = len(wanted & unit_terms) / len(wanted) if wanted else 0.0
+            if vector is not None:
+                score = _cos(query_vector, vector) + LEXICAL_WEIGHT * lexical
+            else:
+                score = hit.similarity + lexical - pos * 0.01
+            candidates.append((score, n, pos, unit, vector))
+    if not candidates:
         return NOT_COVERED
-    chosen = sorted(scored, key=lambda s: -s[0])[:max_units]
-    best_source = chosen[0][1]
-    # Keep the answer focused: units from other sources only when they are nearly as relevant.
-    chosen = [c for c in chosen if c[1] == best_source or c[0] >= chosen[0][0] - 1.0]
-    chosen.sort(key=lambda s: (s[1] != best_source, s[1], s[2]))
+    candidates.sort(key=lambda c: -c[0])
+    best = candidates[0][0]
+    chosen: list[tuple[float, int, int, str, list[float] | None]] = []
+    for cand in candidates:
+        if len(chosen) >= max_units or cand[0] < best - FOCUS:
+            break
+        if any(cand[3] == c[3] or (cand[4] is not None and c[4] is not None
+                                   and _cos(cand[4], c[4]) > NEAR_DUPLICATE) for c in chosen):
+            continue
+        chosen.append(cand)
+    # Read in document order within a source, best source first.
+    order = list(dict.fromkeys(c[1] for c in chosen))
+    chosen.sort(key=lambda c: (order.index(c[1]), c[2]))
     lines: list[str] = []
-    for _, n, _, unit in chosen:
+    for _, n, _, unit, _ in chosen:
         bullet = re.match(r"([-*+]|\d+[.)])\s+", unit)
         text = unit[bullet.end():] if bullet else unit
         lines.append(f"- {text} [{n}]" if bullet else f"{text} [{n}]")
@@ -172,6 +177,13 @@ def extractive_answer(question: str, hits: Sequence[Hit], max_units: int = 5, ma
     if bullets:
         parts.append("\n".join(bullets))
     return "\n\n".join(parts)
+
+
+def renumber(text: str, cited: list[int]) -> str:
+    """Citations numbered 1, 2, … in the order they first appear (``cited`` is that order)."""
+    new = {old: n for n, old in enumerate(cited, 1)}
+    return _CITATION.sub(lambda m: "".join(f"[{new[int(x)]}]" for x in re.split(r"\s*,\s*", m.group(1))
+                                           if int(x) in new), text)
 
 
 @dataclass

@@ -14,8 +14,9 @@ from ingest.pipeline import IngestLock, Progress
 
 from .answer import (
     NOT_COVERED, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
-    follow_up_query, source_entry,
+    follow_up_query, renumber, source_entry,
 )
+from .coverage import Gap, find_gap
 from .llm.backends import BackendError
 from .llm.redaction import redact, strip_sensitive
 from .llm.routing import Route, Router
@@ -119,11 +120,16 @@ class AdvisorService:
         # Secrets and addresses carry no meaning for search and only dilute the query.
         retrieval = self.retrieve(strip_sensitive(standalone) or standalone, top_k, mode)
         hits = retrieval.hits
+        gap = None
         if retrieval.best_similarity < self.settings.min_relevance:
-            answer = self._abstain(question, retrieval)
+            gap = Gap("nothing relevant enough was found", NOT_COVERED)
+        elif self.settings.coverage_checks:
+            gap = find_gap(standalone, retrieval.best_similarity, self.index.document_frequency)
+        if gap is not None:
+            answer = self._abstain(question, retrieval, gap)
         else:
             route = self.router.route([question, *(t["text"] for t in history if t["role"] == "user")], hits)
-            answer = self._compose(question, standalone, history, hits, route, on_text)
+            answer = self._compose(question, standalone, history, retrieval, route, on_text)
         answer.standalone_question = standalone if standalone != question else None
         answer.retrieved = [h.chunk for h in hits]
         answer.latency_ms = (time.perf_counter() - started) * 1000
@@ -151,15 +157,16 @@ class AdvisorService:
                 log.warning("condensing the follow-up failed, using the conversation as is: %s", exc)
         return follow_up_query(question, previous[-1])
 
-    def _abstain(self, question: str, retrieval: Retrieval) -> Answer:
+    def _abstain(self, question: str, retrieval: Retrieval, gap: Gap) -> Answer:
         closest = list(dict.fromkeys(h.chunk["title"] for h in retrieval.hits))[:3]
-        text = NOT_COVERED
+        text = gap.message
         if closest:
             text += " The closest documents are: " + "; ".join(closest) + "."
-        return Answer(question, text, True, "none", "none", "nothing relevant enough was found",
+        return Answer(question, text, True, "none", "none", gap.reason,
                       [source_entry(n, h) for n, h in enumerate(retrieval.hits[:3], 1)])
 
-    def _compose(self, question, standalone, history, hits, route: Route, on_text) -> Answer:
+    def _compose(self, question, standalone, history, retrieval: Retrieval, route: Route, on_text) -> Answer:
+        hits = retrieval.hits
         error = None
         while route.backend is not None:
             messages = build_messages(standalone, hits, history)
@@ -177,8 +184,11 @@ class AdvisorService:
                     text = usage.text
                 cleaned, cited = clean_citations(text, len(hits))
                 if cleaned:
-                    sources = [source_entry(n, hits[n - 1]) for n in cited] or [
-                        source_entry(n, h) for n, h in enumerate(hits, 1)]
+                    if cited:
+                        cleaned = renumber(cleaned, cited)
+                        sources = [source_entry(n, hits[old - 1]) for n, old in enumerate(cited, 1)]
+                    else:
+                        sources = [source_entry(n, h) for n, h in enumerate(hits, 1)]
                     answer = Answer(question, cleaned, False, route.name, route.kind, route.reason, sources,
                                     error=error)
                     if usage is not None:
@@ -190,8 +200,11 @@ class AdvisorService:
                 log.warning("backend %s failed: %s", route.name, exc)
                 route = self.router.fallback(route, error)
         with self._compute:
-            text, cited = clean_citations(extractive_answer(standalone, hits), len(hits))
-        sources = [source_entry(n, hits[n - 1]) for n in cited]
+            sentences = self.index.units_of([h.id for h in hits[:5]]) if retrieval.query_vector else {}
+            text, cited = clean_citations(
+                extractive_answer(standalone, hits, retrieval.query_vector, sentences), len(hits))
+        text = renumber(text, cited)
+        sources = [source_entry(n, hits[old - 1]) for n, old in enumerate(cited, 1)]
         return Answer(question, text, False, "extractive", route.kind, route.reason, sources, error=error)
 
     def _audit(self, answer: Answer, user, channel, conversation) -> str:

@@ -1,12 +1,18 @@
-"""Hybrid retrieval: dense (Chroma) and keyword (SQLite FTS5 BM25) fused by reciprocal rank.
+"""Hybrid retrieval: dense search over chunks *and* their sentences, fused with keyword search.
 
-The keyword index is maintained by SQLite triggers inside the same transaction that commits
-a document, so it is always in step with ingest and never rebuilt per query. Relevance for
-abstention is measured the same way for every mode: the cosine similarity between the
-question and the best retrieved chunk, which is comparable across questions unlike BM25.
+Dense: every chunk has a vector and so does each of its sentences (bullets, table rows); a
+chunk's dense score is the better of its own similarity and its best sentence's, so one
+sentence that matches the question lifts its chunk (small-to-big) where a long chunk's average
+meaning would hide it. Keyword: SQLite FTS5 BM25, maintained by triggers inside the ingest
+transaction. Fusion is score-based and one-sided: the dense score leads, and keyword evidence
+adds a bonus in proportion to how much of the question's vocabulary the chunk covers, so a
+question phrased in other words than the document (most real questions) is not dragged down by
+keyword noise, and a question that names the document's own terms still profits from them.
+Relevance for abstention is the dense score of the best chunk, comparable across questions.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,14 +20,33 @@ from ingest import KnowledgeIndex
 from ingest.embeddings import Embedder
 
 Mode = Literal["hybrid", "dense", "keyword"]
-RRF_K = 60
+
+# Chosen on the dev split of tests/eval/questions.yaml (see the README's Evaluation section).
+KEYWORD_WEIGHT = 0.4  # bonus for a chunk that covers all of the question's keywords
+POOL = 30  # candidates per retriever before fusion
+UNIT_POOL = 80  # nearest sentences considered
+UNIT_WEIGHT = 0.5
+IDF = True
+DOC_WEIGHT = 0.0  # a chunk's dense score: its own similarity blended with its best sentence's
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an and are as at be by can could do does for from has have how i if in is it its me my of on "
+    "or our should so that the their them then there these they this to us was we what when where "
+    "which who why will with would you your about any tell please get need want do did im i'm "
+    "there's what's we're someone something anyone".split()
+)
+
+
+def keywords(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
 
 
 @dataclass
 class Hit:
     chunk: dict
-    score: float  # fused rank score; only meaningful for ordering
-    similarity: float  # cosine(question, chunk)
+    score: float  # fused score; only meaningful for ordering
+    similarity: float  # dense relevance: cosine of the question with the chunk or its best sentence
 
     @property
     def id(self) -> str:
@@ -32,10 +57,15 @@ class Hit:
 class Retrieval:
     question: str
     hits: list[Hit] = field(default_factory=list)
+    query_vector: list[float] = field(default_factory=list, repr=False)
 
     @property
     def best_similarity(self) -> float:
         return max((h.similarity for h in self.hits), default=0.0)
+
+
+def _dot(a, b) -> float:
+    return float(sum(x * y for x, y in zip(a, b)))
 
 
 class Retriever:
@@ -45,23 +75,79 @@ class Retriever:
 
     def search(self, question: str, k: int = 5, mode: Mode = "hybrid") -> Retrieval:
         query = self.embedder.embed_query(question)
-        pool = max(k * 4, 20)
+        pool = max(k * 4, POOL)
         nearest = self.index.nearest_ids(query, pool) if mode != "keyword" else []
+        units = self.index.nearest_units(query, UNIT_POOL) if mode != "keyword" else []
+        unit_sim: dict[str, float] = {}
+        for chunk, sim, _ in units:
+            unit_sim[chunk] = max(sim, unit_sim.get(chunk, -1.0))
+        chunk_sim = dict(nearest)
+        candidates = list(dict.fromkeys([i for i, _ in nearest] + list(unit_sim)))
         # One read transaction: dense and keyword results come from the same committed state.
         with self.index.snapshot():
-            dense = self.index.resolve(nearest, pool)
+            rows = self.index.chunks_by_id(candidates)
             keyword = self.index.keyword_search(question, pool) if mode != "dense" else []
-        similarity = {row["id"]: sim for row, sim in dense}
-        fused: dict[str, float] = {}
-        rows: dict[str, dict] = {}
-        for ranked in (dense, keyword):
-            for rank, (row, _) in enumerate(ranked):
-                fused[row["id"]] = fused.get(row["id"], 0.0) + 1.0 / (RRF_K + rank + 1)
-                rows[row["id"]] = row
-        top = sorted(fused, key=lambda i: -fused[i])[:k]
-        unknown = [i for i in top if i not in similarity]
+        for row, _ in keyword:
+            rows.setdefault(row["id"], row)
+        unknown = [i for i in rows if i not in chunk_sim]
         if unknown:
             for cid, vec in self.index.get_vectors(unknown).items():
-                similarity[cid] = float(sum(a * b for a, b in zip(query, vec)))
-        hits = [Hit(rows[i], fused[i], similarity.get(i, 0.0)) for i in top]
-        return Retrieval(question, hits)
+                chunk_sim[cid] = _dot(query, vec)
+        similarity = {cid: self._dense(chunk_sim.get(cid, 0.0), unit_sim.get(cid)) for cid in rows}
+        if mode == "keyword":
+            order = [row["id"] for row, _ in keyword]
+            scores = {cid: float(len(order) - n) for n, cid in enumerate(order)}
+        elif mode == "dense":
+            scores = dict(similarity)
+        else:
+            scores = self._fuse(question, similarity, rows, {row["id"] for row, _ in keyword})
+        top = sorted(scores, key=lambda i: -scores[i])[:k]
+        hits = [Hit(rows[i], scores[i], similarity.get(i, 0.0)) for i in top]
+        return Retrieval(question, hits, query)
+
+    @staticmethod
+    def _dense(chunk: float, unit: float | None) -> float:
+        if unit is None:
+            return chunk
+        return max(chunk, UNIT_WEIGHT * unit + (1 - UNIT_WEIGHT) * chunk)
+
+    def _fuse(self, question: str, similarity: dict[str, float], rows: dict[str, dict], matched: set[str]) -> dict:
+        wanted = {_stem(w) for w in keywords(question)}
+        weight = self._idf(wanted) if IDF else {w: 1.0 for w in wanted}
+        total = sum(weight.values()) or 1.0
+        scores = {}
+        for cid, sim in similarity.items():
+            bonus = 0.0
+            if wanted and cid in matched:
+                have = {_stem(w) for w in keywords(rows[cid]["text"])}
+                bonus = KEYWORD_WEIGHT * sum(weight[w] for w in wanted & have) / total
+            scores[cid] = sim + bonus
+        if DOC_WEIGHT:
+            best: dict[str, list[float]] = {}
+            for cid, sim in similarity.items():
+                best.setdefault(rows[cid]["source"], []).append(sim)
+            for cid in scores:
+                sims = sorted(best[rows[cid]["source"]], reverse=True)[:3]
+                scores[cid] += DOC_WEIGHT * sum(sims) / 3
+        return scores
+
+    def _idf(self, words: set[str]) -> dict[str, float]:
+        import math
+
+        docs = max(1, self.index.counts()[1])
+        out = {}
+        for w in words:
+            try:
+                df = self.index.db.execute("select count(*) from chunks_fts where chunks_fts match ?",
+                                           [f'"{w}"*']).fetchone()[0]
+            except Exception:
+                df = 0
+            out[w] = math.log(1 + docs / (1 + df))
+        return out
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word

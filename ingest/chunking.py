@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "4"  # 2: plain-text headings; 3: sentence vectors; 4: with their section path
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -165,6 +165,33 @@ def _join(units: list[Unit]) -> tuple[str, int]:
     for unit, _, para_start in units[1:]:
         text += ("\n\n" if para_start else " ") + unit
     return text, sum(u[1] for u in units) + len(units) - 1
+
+
+def _table_rows(lines: list[str]) -> list[str]:
+    """Each data row of a Markdown table as a bullet that names its columns."""
+    rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines]
+    rows = [r for r in rows if not all(re.fullmatch(r":?-{2,}:?", c) for c in r if c)]
+    if len(rows) < 2:
+        return []
+    header, data = rows[0], rows[1:]
+    return ["- " + "; ".join(f"{h}: {v}" for h, v in zip(header, row) if v and v != "—") for row in data]
+
+
+def sentence_units(body: str, min_chars: int = 16) -> list[str]:
+    """The pieces an answer quotes: bullets, table rows (naming their columns) and sentences.
+    Each is embedded on its own too, so that one matching sentence can lift its chunk."""
+    units: list[str] = []
+    for block in re.split(r"\n\s*\n", body):
+        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+        if not lines:
+            continue
+        if all(ln.startswith("|") for ln in lines):
+            units.extend(_table_rows(lines))
+        elif all(re.match(r"([-*+]|\d+[.)])\s", ln) for ln in lines):
+            units.extend(lines)
+        else:
+            units.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+", " ".join(lines)) if s.strip())
+    return [u for u in units if len(u) >= min_chars]
 
 
 def chunk_id(source: str, content_hash: str, index: int) -> str:

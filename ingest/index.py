@@ -23,6 +23,8 @@ import sqlite_utils
 from .sqlite import connect, write_transaction
 
 COLLECTION = "advisor_chunks"
+# One vector per sentence, bullet or table row of a chunk (metadata ``chunk`` names its chunk).
+UNITS = "advisor_units"
 _CHROMA_BATCH = 2000
 
 _STOPWORDS = frozenset(
@@ -47,6 +49,7 @@ class KnowledgeIndex:
         self._local = threading.local()
         self._client = None
         self._collection = None
+        self._units = None
         self._client_lock = threading.Lock()
         self.home.mkdir(parents=True, exist_ok=True)
         self._ensure_schema()
@@ -229,6 +232,14 @@ class KnowledgeIndex:
         )
         return [(row, -row.pop("rank")) for row in rows]
 
+    def document_frequency(self, term: str) -> int:
+        """How many chunks contain ``term`` (as a word, case-insensitive)."""
+        words = re.findall(r"\w+", term.lower())
+        if not words:
+            return 0
+        phrase = '"' + " ".join(words) + '"'
+        return self.db.execute("select count(*) from chunks_fts where chunks_fts match ?", [phrase]).fetchone()[0]
+
     # --- Chroma ----------------------------------------------------------------------------
 
     def _open_client(self):
@@ -249,19 +260,30 @@ class KnowledgeIndex:
                 raise IndexError_(f"cannot reach the Chroma server at {self.chroma_url}: {exc}") from exc
         return chromadb.PersistentClient(path=str(self.home / "chroma"), settings=settings)
 
+    def _open(self, name: str):
+        if self._client is None:
+            self._client = self._open_client()
+        try:
+            return self._client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"},
+                                                         embedding_function=None)
+        except Exception as exc:
+            raise IndexError_(f"cannot open the Chroma collection: {exc}") from exc
+
     @property
     def collection(self):
         if self._collection is None:
             with self._client_lock:
                 if self._collection is None:
-                    self._client = self._open_client()
-                    try:
-                        self._collection = self._client.get_or_create_collection(
-                            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-                        )
-                    except Exception as exc:
-                        raise IndexError_(f"cannot open the Chroma collection: {exc}") from exc
+                    self._collection = self._open(COLLECTION)
         return self._collection
+
+    @property
+    def units(self):
+        if self._units is None:
+            with self._client_lock:
+                if self._units is None:
+                    self._units = self._open(UNITS)
+        return self._units
 
     @property
     def store_location(self) -> str:
@@ -284,10 +306,41 @@ class KnowledgeIndex:
                 ],
             )
 
+    def add_unit_vectors(self, units: list[dict], embeddings: list[list[float]]) -> None:
+        """``units``: dicts of id, chunk (its chunk's id) and text."""
+        for start in range(0, len(units), _CHROMA_BATCH):
+            part = units[start:start + _CHROMA_BATCH]
+            self.units.upsert(ids=[u["id"] for u in part], embeddings=embeddings[start:start + _CHROMA_BATCH],
+                              documents=[u["text"] for u in part], metadatas=[{"chunk": u["chunk"]} for u in part])
+
     def delete_vectors(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), _CHROMA_BATCH):
-            self.collection.delete(ids=ids[start:start + _CHROMA_BATCH])
+            batch = ids[start:start + _CHROMA_BATCH]
+            self.collection.delete(ids=batch)
+            self.units.delete(where={"chunk": {"$in": batch}})
+
+    def nearest_units(self, embedding: list[float], k: int) -> list[tuple[str, float, str]]:
+        """Nearest sentence vectors as (chunk id, cosine similarity, sentence), best first;
+        may include superseded versions."""
+        got = self.units.query(query_embeddings=[embedding], n_results=k, include=["distances", "metadatas",
+                                                                                    "documents"])
+        if not got["ids"] or not got["ids"][0]:
+            return []
+        return [(m["chunk"], 1.0 - d, t) for m, d, t in
+                zip(got["metadatas"][0], got["distances"][0], got["documents"][0])]
+
+    def units_of(self, chunk_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
+        """Each chunk's sentences with their vectors, in document order."""
+        if not chunk_ids:
+            return {}
+        got = self.units.get(where={"chunk": {"$in": list(chunk_ids)}},
+                             include=["embeddings", "documents", "metadatas"])
+        out: dict[str, list[tuple[str, str, list[float]]]] = {}
+        for uid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            out.setdefault(meta["chunk"], []).append((uid, text, list(vec)))
+        return {c: [(t, v) for _, t, v in sorted(items, key=lambda x: int(x[0].rsplit(":u", 1)[1]))]
+                for c, items in out.items()}
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids:
@@ -310,6 +363,15 @@ class KnowledgeIndex:
         known = {r["id"] for r in self.db.query("select id from chunks")}
         orphans = [i for i in self.vector_ids() if i not in known]
         self.delete_vectors(orphans)
+        stray: set[str] = set()
+        offset = 0
+        while True:  # sentences of chunks that never committed
+            got = self.units.get(include=["metadatas"], limit=10_000, offset=offset)
+            if not got["ids"]:
+                break
+            stray.update(m["chunk"] for m in got["metadatas"] if m["chunk"] not in known)
+            offset += len(got["ids"])
+        self.delete_vectors(sorted(stray))
         return len(orphans)
 
     def missing_vectors(self) -> set[str]:
@@ -322,12 +384,13 @@ class KnowledgeIndex:
             _ = self.collection
             client = self._client
         with self._client_lock:
-            try:
-                client.delete_collection(COLLECTION)
-            except Exception:
-                pass  # already gone
-            self._collection = None
-        _ = self.collection
+            for name in (COLLECTION, UNITS):
+                try:
+                    client.delete_collection(name)
+                except Exception:
+                    pass  # already gone
+            self._collection = self._units = None
+        _ = self.collection, self.units
 
     def nearest_ids(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
         """Nearest vector ids with cosine similarity; may include superseded versions."""

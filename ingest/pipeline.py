@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Sequence
 
 from filelock import FileLock, Timeout
 
-from .chunking import CHUNKER_VERSION, chunk_document, chunk_id
+from .chunking import CHUNKER_VERSION, chunk_document, chunk_id, sentence_units
 from .embeddings import Embedder, EmbeddingModelError
 from .index import IndexError_, KnowledgeIndex, utcnow
 from .loaders import DEFAULT_CLASSIFICATION, LoadError, is_supported, load_bytes
@@ -283,10 +283,11 @@ class _Sync:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        texts = [c["text"] for p in batch for c in p.chunks]
-        vectors = self.embedder.embed(texts)
         all_chunks = [c for p in batch for c in p.chunks]
-        self.index.add_vectors(all_chunks, vectors)
+        units = [unit for c in all_chunks for unit in _units_of(c)]
+        vectors = self.embedder.embed([c["text"] for c in all_chunks] + [u["embed"] for u in units])
+        self.index.add_vectors(all_chunks, vectors[:len(all_chunks)])
+        self.index.add_unit_vectors(units, vectors[len(all_chunks):])
         for p in batch:
             meta = p.metadata
             superseded = self.index.commit_document(
@@ -313,6 +314,18 @@ class _Sync:
             if in_scope and not path.exists():
                 self.index.delete_vectors(self.index.remove_document(source))
                 self.report.removed.append(source)
+
+
+def _units_of(chunk: dict) -> list[dict]:
+    """A chunk's sentences, each embedded with the headings it sits under (a bare "Expect 3-6
+    months" is ambiguous without "Self-hosting > Cons")."""
+    _, sep, body = chunk["text"].partition("\n\n")  # the chunker writes "Title > Section\n\n" first
+    body = body if sep else chunk["text"]
+    context = chunk.get("section") or chunk["title"]
+    if len(context) > 120:
+        context = context.split(" > ")[-1]
+    return [{"id": f"{chunk['id']}:u{n}", "chunk": chunk["id"], "text": text, "embed": f"{context}: {text}"}
+            for n, text in enumerate(sentence_units(body)[:40])]
 
 
 def remove_documents(home: Path | str, sources: Sequence[str], chroma_url: str | None = None,
