@@ -115,7 +115,7 @@ class NaivePipeline:
         return self.store.similarity_search(question, k=k)
 
     def quality(self, questions) -> dict:
-        return score(questions, lambda q: [d.metadata.get("source", "") for d in self.search(q, 5)])
+        return score(questions, lambda q: [d.page_content for d in self.search(q, 5)])
 
 
 class NaiveGrower:

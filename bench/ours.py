@@ -50,7 +50,7 @@ def ingest(bundle: Bundle, home: Path) -> dict:
 
 
 def quality(service: AdvisorService, questions, mode: str = "hybrid") -> dict:
-    return score(questions, lambda q: [h.chunk["source"] for h in service.retrieve(q, 5, mode).hits])
+    return score(questions, lambda q: [h.chunk["text"] for h in service.retrieve(q, 5, mode).hits])
 
 
 def reingest(bundle: Bundle, home: Path, roots: list[Path], embedder: Embedder | None = None) -> dict:
@@ -82,6 +82,11 @@ class OursGrower:
         units = sorted(docs.values(), key=lambda d: order.get(d["path"], len(order)))
         self.units = [(d, by_source.get(d["source"], []), [vectors[c["id"]] for c in by_source.get(d["source"], [])])
                       for d in units if by_source.get(d["source"])]
+        # The sentence vectors of every chunk, duplicated alongside their chunks.
+        ids = [c["id"] for rows in by_source.values() for c in rows]
+        self.sentences: dict[str, list[tuple[str, list[float]]]] = {}
+        for start in range(0, len(ids), 500):
+            self.sentences.update(source.units_of(ids[start:start + 500]))
         self.bundle = bundle
         self.index = KnowledgeIndex(home)
         self.plan = CopyPlan([len(chunks) for _, chunks, _ in self.units])
@@ -99,6 +104,11 @@ class OursGrower:
                           for c in chunks]
             new_doc = {**doc, "source": source, "path": str(self.bundle.root / "grown" / source)}
             batch.append((new_doc, new_chunks, jittered(vectors, copy, unit)))
+            sentences = [(new["id"], n, text, vec) for old, new in zip(chunks, new_chunks)
+                         for n, (text, vec) in enumerate(self.sentences.get(old["id"], []))]
+            moved = jittered([v for *_, v in sentences], copy, unit + 1_000_000)
+            self.index.add_unit_vectors([{"id": f"{cid}:u{n}", "chunk": cid, "text": text}
+                                         for cid, n, text, _ in sentences], moved)
             if sum(len(b[1]) for b in batch) >= 2000:
                 self._write(batch)
                 batch = []

@@ -1,31 +1,35 @@
-"""Retrieval quality on the eval set (tests/eval/questions.yaml): hit@k and MRR over the
-answerable questions, matched by the eval's own suffix rule (EvalQuestion.matches)."""
+"""Retrieval quality on the eval set's held-out test split (tests/eval/questions.yaml):
+evidence hit@k and MRR over the answerable questions, scored at chunk level (a retrieved chunk
+holds the question's evidence quote), for questions whose corpus is in the benchmark bundle."""
 from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from bot.evaluation import EvalQuestion, load_eval_set
+from bot.evaluation import EvalQuestion, contains_evidence, load_eval_set
 
 from .corpus import EVAL_QUESTIONS
 
+# Eval corpus name → where its files sit in the bundle (knowledge/ or a shared corpus).
+BUNDLED = {"knowledge": "knowledge", "site-policy": "site-policy", "18f-handbook": "18f-handbook"}
+
 
 def eval_questions() -> list[EvalQuestion]:
-    return load_eval_set(EVAL_QUESTIONS).questions
+    return load_eval_set(EVAL_QUESTIONS).select("test")
 
 
-def coverable(questions: Iterable[EvalQuestion], sources: Iterable[str]) -> list[EvalQuestion]:
-    """Answerable questions whose expected document is among ``sources`` (all of them on the
-    full corpus; a --quick run indexes fewer documents)."""
-    sources = list(sources)
-    return [q for q in questions if q.answerable and any(q.matches(s) for s in sources)]
+def coverable(questions: Iterable[EvalQuestion], corpus_names: Iterable[str]) -> list[EvalQuestion]:
+    """Answerable questions whose corpus the bundle holds (all of them on the full run; a
+    --quick run indexes fewer corpora)."""
+    names = {"knowledge", *corpus_names}
+    return [q for q in questions if q.answerable and BUNDLED.get(q.corpus) in names]
 
 
-def score(questions: list[EvalQuestion], ranked_sources: Callable[[str], list[str]], k: int = 5) -> dict:
+def score(questions: list[EvalQuestion], ranked_texts: Callable[[str], list[str]], k: int = 5) -> dict:
     hits = {1: 0, 3: 0, 5: 0}
     rr = 0.0
     for q in questions:
-        ranked = ranked_sources(q.q)[:k]
-        first = next((i for i, s in enumerate(ranked, 1) if q.matches(s)), None)
+        ranked = ranked_texts(q.question)[:k]
+        first = next((i for i, text in enumerate(ranked, 1) if contains_evidence(text, q.evidence)), None)
         for cut in hits:
             hits[cut] += first is not None and first <= cut
         rr += 1.0 / first if first else 0.0

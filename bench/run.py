@@ -161,8 +161,8 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     settings = ours.settings_for(ours_home, bundle.knowledge)
     service = AdvisorService(settings)
     service._embedder = embedder
-    questions = coverable(eval_questions(), [bundle.source_key(p) for p in bundle.files])
-    log(f"quality: {len(questions)} answerable eval questions…")
+    questions = coverable(eval_questions(), names)
+    log(f"quality: {len(questions)} answerable test-split eval questions…")
     r["quality"] = {"ours_hybrid": ours.quality(service, questions, "hybrid"),
                     "ours_dense": ours.quality(service, questions, "dense")}
     if naive is not None:

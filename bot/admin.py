@@ -144,13 +144,23 @@ class KnowledgeAdmin:
         if not name:
             return None
         direct = (self.knowledge_dir / name).resolve()
-        if self._inside(direct) and direct.is_file():
+        if self._inside(direct) and direct.is_file() and self._is_document(direct):
             return direct
-        matches = [p for p in self.knowledge_dir.rglob(Path(name).name) if p.is_file() and self._inside(p)]
+        # Literal names only: "*" or "…t?t" must not match as patterns.
+        wanted = Path(name).name
+        matches = [p for p in self.knowledge_dir.rglob("*")
+                   if p.name == wanted and p.is_file() and self._inside(p) and self._is_document(p)]
         if len(matches) > 1:
             raise AdminError(f"'{name}' matches several documents: "
                              + ", ".join(str(p.relative_to(self.knowledge_dir)) for p in matches))
         return matches[0] if matches else None
+
+    def _is_document(self, path: Path) -> bool:
+        """Configuration in the knowledge folder (the assessment framework) is not a document."""
+        from .core import NON_DOCUMENTS
+
+        rel = path.resolve().relative_to(self.knowledge_dir)
+        return path.name not in NON_DOCUMENTS and not any(part.startswith(".") for part in rel.parts)
 
     def _inside(self, path: Path) -> bool:
         root = self.knowledge_dir

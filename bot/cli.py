@@ -123,25 +123,60 @@ def _answer_or_fail(service, question: str, **kwargs):
 
 @main.command()
 @click.argument("question", required=False)
-@click.option("--batch", type=click.File("r"), help="Answer one question per line of FILE (JSON Lines with --json).")
+@click.option("--batch", type=click.File("rb"), help="Answer one question per line of FILE (JSON Lines with --json).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Sources to retrieve (ADVISOR_TOP_K).")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: int | None) -> None:
-    """Answer QUESTION from the guidance and policies, with citations."""
+    """Answer QUESTION from the guidance and policies, with citations.
+
+    With --batch, every valid line is answered; a line that cannot be read (not UTF-8, binary,
+    too long) is reported in its place, with its number, and the exit status is 1."""
     if (question is None) == (batch is None):
         raise click.UsageError("give either a QUESTION or --batch FILE")
     service = _service(ctx)
     _check_index(service)
-    questions = [question] if question is not None else [ln.strip() for ln in batch if ln.strip()]
-    for q in questions:
+    items = [(None, question, None)] if question is not None else list(batch_lines(batch.read()))
+    bad = 0
+    for n, (line_no, q, error) in enumerate(items):
+        if error is not None:
+            bad += 1
+            if as_json:
+                _emit({"line": line_no, "error": error})
+            else:
+                click.echo(f"line {line_no}: {error}", err=True)
+            continue
         answer = _answer_or_fail(service, q, top_k=top_k, user="cli")
         if as_json:
-            _emit(answer.to_dict())
+            _emit({**answer.to_dict(), **({"line": line_no} if line_no else {})})
         else:
             _print_answer(answer)
-            if len(questions) > 1:
+            if n < len(items) - 1:
                 click.echo("\n" + "-" * 60 + "\n")
+    if bad:
+        ctx.exit(1)
+
+
+MAX_QUESTION_CHARS = 4000
+
+
+def batch_lines(data: bytes):
+    """(line number, question, error): one per non-blank line of a batch file."""
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, None, f"not UTF-8 text (byte {exc.start + 1})"
+            continue
+        if any(ord(c) < 32 and c != "\t" for c in text):
+            yield number, None, "contains control characters (binary data?)"
+        elif len(text) > MAX_QUESTION_CHARS:
+            yield number, None, f"longer than {MAX_QUESTION_CHARS} characters"
+        else:
+            yield number, text.strip(), None
 
 
 def _check_index(service) -> None:

@@ -1,6 +1,7 @@
 """The core service: every shell (CLI, Slack) calls these methods and only renders results."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -16,6 +17,7 @@ from .answer import (
     NOT_COVERED, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
     follow_up_query, renumber, source_entry,
 )
+from .access import Audience, Viewer, withheld_note
 from .coverage import Gap, find_gap
 from .llm.backends import BackendError
 from .llm.redaction import redact, strip_sensitive
@@ -93,9 +95,11 @@ class AdvisorService:
 
     # --- answers ------------------------------------------------------------------------------
 
-    def retrieve(self, question: str, k: int | None = None, mode: Mode = "hybrid") -> Retrieval:
+    def retrieve(self, question: str, k: int | None = None, mode: Mode = "hybrid",
+                 viewer: Viewer | None = None) -> Retrieval:
+        allow = None if viewer is None or viewer.local else viewer.allows
         with self._compute:
-            return self.retriever.search(question, k or self.settings.top_k, mode)
+            return self.retriever.search(question, k or self.settings.top_k, mode, allow)
 
     def ask(
         self,
@@ -108,6 +112,7 @@ class AdvisorService:
         on_text: Callable[[str], None] | None = None,
         mode: Mode = "hybrid",
         record: bool = True,
+        viewer: Viewer | None = None,
     ) -> Answer:
         """Answer from the knowledge with citations, or abstain. Never raises for backend
         failures: they fall back (ADVISOR_LLM_FALLBACK) and are recorded on the answer."""
@@ -118,7 +123,7 @@ class AdvisorService:
         history = self.store.history(conversation) if conversation else []
         standalone = self._standalone(question, history)
         # Secrets and addresses carry no meaning for search and only dilute the query.
-        retrieval = self.retrieve(strip_sensitive(standalone) or standalone, top_k, mode)
+        retrieval = self.retrieve(strip_sensitive(standalone) or standalone, top_k, mode, viewer)
         hits = retrieval.hits
         gap = None
         if retrieval.best_similarity < self.settings.min_relevance:
@@ -132,6 +137,10 @@ class AdvisorService:
             answer = self._compose(question, standalone, history, retrieval, route, on_text)
         answer.standalone_question = standalone if standalone != question else None
         answer.retrieved = [h.chunk for h in hits]
+        if retrieval.withheld:
+            # Never what they say: only that something was left out, and where to ask instead.
+            answer.withheld = retrieval.withheld
+            answer.text = f"{answer.text}\n\n_{withheld_note(viewer)}_"
         answer.latency_ms = (time.perf_counter() - started) * 1000
         if record:
             answer.id = self._audit(answer, user, channel, conversation)
@@ -166,10 +175,15 @@ class AdvisorService:
                       [source_entry(n, h) for n, h in enumerate(retrieval.hits[:3], 1)])
 
     def _compose(self, question, standalone, history, retrieval: Retrieval, route: Route, on_text) -> Answer:
-        hits = retrieval.hits
         error = None
+        sent: list[dict] = []
         while route.backend is not None:
+            hits = retrieval.hits if route.hits is None else route.hits
+            if not hits:  # everything retrieved is confidential: nothing may go to this model
+                route = self.router.fallback(route, "no source may be sent to it")
+                continue
             messages = build_messages(standalone, hits, history)
+            sent.append({"backend": route.name, "kind": route.kind, "chunks": [h.id for h in hits]})
             if route.redact:
                 messages = [(role, redact(text)[0]) for role, text in messages]
             try:
@@ -190,7 +204,7 @@ class AdvisorService:
                     else:
                         sources = [source_entry(n, h) for n, h in enumerate(hits, 1)]
                     answer = Answer(question, cleaned, False, route.name, route.kind, route.reason, sources,
-                                    error=error)
+                                    error=error, sent=sent)
                     if usage is not None:
                         answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
                     return answer
@@ -199,13 +213,14 @@ class AdvisorService:
                 error = str(exc)
                 log.warning("backend %s failed: %s", route.name, exc)
                 route = self.router.fallback(route, error)
+        hits = retrieval.hits
         with self._compute:
             sentences = self.index.units_of([h.id for h in hits[:5]]) if retrieval.query_vector else {}
             text, cited = clean_citations(
                 extractive_answer(standalone, hits, retrieval.query_vector, sentences), len(hits))
         text = renumber(text, cited)
         sources = [source_entry(n, hits[old - 1]) for n, old in enumerate(cited, 1)]
-        return Answer(question, text, False, "extractive", route.kind, route.reason, sources, error=error)
+        return Answer(question, text, False, "extractive", route.kind, route.reason, sources, error=error, sent=sent)
 
     def _audit(self, answer: Answer, user, channel, conversation) -> str:
         return self.store.log_answer(
@@ -216,6 +231,7 @@ class AdvisorService:
                 "source_ids": [s["source"] + "#" + s["section"] for s in answer.sources],
                 "latency_ms": answer.latency_ms, "error": answer.error, "answer": answer.text,
                 "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
+                "sent": json.dumps(answer.sent), "withheld": answer.withheld,
             },
             hash_questions=self.settings.audit_questions == "hash",
         )
@@ -326,6 +342,13 @@ class AdvisorService:
         if report.failed:
             log.warning("%s: %d documents failed to ingest", name, len(report.failed))
         return service
+
+    def audience_groups(self) -> set[str]:
+        """The Slack user groups that some document's audience names."""
+        groups: set[str] = set()
+        for (stored,) in self.index.db.execute("select distinct audience from chunks where audience like '{%'"):
+            groups |= Audience.parse(stored).groups
+        return groups
 
     def ingest_running(self) -> bool:
         return IngestLock.busy(self.settings.home)

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-UNKNOWN_NAME_RELEVANCE = 0.45  # below this, a question naming an unknown thing is not covered
-SPECIFIC_DETAIL_RELEVANCE = 0.65  # below this, a question asking for a specific detail is not covered
+UNKNOWN_NAME_RELEVANCE = 0.40  # below this, a question naming an unknown thing is not covered
+SPECIFIC_DETAIL_RELEVANCE = 0.60  # below this, a question asking for a specific detail is not covered
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+]*")
 _SPECIFIC = re.compile(

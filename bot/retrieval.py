@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 from ingest import KnowledgeIndex
 from ingest.embeddings import Embedder
@@ -58,6 +58,7 @@ class Retrieval:
     question: str
     hits: list[Hit] = field(default_factory=list)
     query_vector: list[float] = field(default_factory=list, repr=False)
+    withheld: int = 0  # candidates the asker may not see here
 
     @property
     def best_similarity(self) -> float:
@@ -73,7 +74,10 @@ class Retriever:
         self.index = index
         self.embedder = embedder
 
-    def search(self, question: str, k: int = 5, mode: Mode = "hybrid") -> Retrieval:
+    def search(self, question: str, k: int = 5, mode: Mode = "hybrid",
+               allow: Callable[[dict], bool] | None = None) -> Retrieval:
+        """The best ``k`` chunks; ``allow`` drops chunks the asker may not see (their number is
+        kept in ``withheld``, never their content)."""
         query = self.embedder.embed_query(question)
         pool = max(k * 4, POOL)
         nearest = self.index.nearest_ids(query, pool) if mode != "keyword" else []
@@ -89,6 +93,7 @@ class Retriever:
             keyword = self.index.keyword_search(question, pool) if mode != "dense" else []
         for row, _ in keyword:
             rows.setdefault(row["id"], row)
+        denied = {cid for cid, row in rows.items() if not allow(row)} if allow is not None else set()
         unknown = [i for i in rows if i not in chunk_sim]
         if unknown:
             for cid, vec in self.index.get_vectors(unknown).items():
@@ -101,9 +106,12 @@ class Retriever:
             scores = dict(similarity)
         else:
             scores = self._fuse(question, similarity, rows, {row["id"] for row, _ in keyword})
-        top = sorted(scores, key=lambda i: -scores[i])[:k]
+        ranked = sorted(scores, key=lambda i: -scores[i])
+        # Withheld: restricted chunks that would have been among the results.
+        withheld = sum(1 for i in ranked[:k] if i in denied)
+        top = [i for i in ranked if i not in denied][:k]
         hits = [Hit(rows[i], scores[i], similarity.get(i, 0.0)) for i in top]
-        return Retrieval(question, hits, query)
+        return Retrieval(question, hits, query, withheld)
 
     @staticmethod
     def _dense(chunk: float, unit: float | None) -> float:

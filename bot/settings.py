@@ -1,6 +1,7 @@
 """The one settings object: environment variables and ``.env``; the names are a contract."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,7 @@ class Settings(BaseSettings):
     embedding_model: str = Field("", validation_alias="ADVISOR_EMBEDDING_MODEL")
     embedding_backend: Literal["onnx", "torch"] = Field("onnx", validation_alias="ADVISOR_EMBEDDING_BACKEND")
     chroma_url: str = Field("", validation_alias="ADVISOR_CHROMA_URL")
-    max_file_mb: float = Field(20.0, gt=0, validation_alias="ADVISOR_MAX_FILE_MB")
+    max_file_mb: float = Field(20.0, gt=0, le=1024, validation_alias="ADVISOR_MAX_FILE_MB")
 
     # Retrieval and answering
     top_k: int = Field(5, ge=1, le=50, validation_alias="ADVISOR_TOP_K")
@@ -30,10 +31,10 @@ class Settings(BaseSettings):
     llm_local: str = Field("", validation_alias="ADVISOR_LLM_LOCAL")
     llm_base_url: str = Field("", validation_alias="ADVISOR_LLM_BASE_URL")
     llm_api_key: str = Field("", validation_alias="ADVISOR_LLM_API_KEY")
-    llm_timeout: float = Field(60.0, gt=0, validation_alias="ADVISOR_LLM_TIMEOUT")
+    llm_timeout: float = Field(60.0, gt=0, le=3600, validation_alias="ADVISOR_LLM_TIMEOUT")
     llm_retries: int = Field(2, ge=0, le=10, validation_alias="ADVISOR_LLM_RETRIES")
     llm_fallback: str = Field("extractive", validation_alias="ADVISOR_LLM_FALLBACK")
-    llm_max_tokens: int = Field(512, ge=16, validation_alias="ADVISOR_LLM_MAX_TOKENS")
+    llm_max_tokens: int = Field(512, ge=16, le=32768, validation_alias="ADVISOR_LLM_MAX_TOKENS")
     audit_questions: Literal["plain", "hash"] = Field("plain", validation_alias="ADVISOR_AUDIT_QUESTIONS")
 
     # Administration
@@ -41,7 +42,7 @@ class Settings(BaseSettings):
     admins_include_workspace_admins: bool = Field(
         False, validation_alias="ADVISOR_ADMINS_INCLUDE_WORKSPACE_ADMINS"
     )
-    max_upload_mb: float = Field(10.0, gt=0, validation_alias="ADVISOR_MAX_UPLOAD_MB")
+    max_upload_mb: float = Field(10.0, gt=0, le=1024, validation_alias="ADVISOR_MAX_UPLOAD_MB")
     reply_to_bots: bool = Field(False, validation_alias="ADVISOR_REPLY_TO_BOTS")
 
     # Slack
@@ -50,9 +51,32 @@ class Settings(BaseSettings):
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(SLACK_DEFAULT_API_URL, validation_alias="SLACK_API_URL")
     port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "ADVISOR_PORT"))
-    http_threads: int = Field(16, ge=1, validation_alias="ADVISOR_HTTP_THREADS")
+    http_threads: int = Field(16, ge=1, le=256, validation_alias="ADVISOR_HTTP_THREADS")
 
     log_level: str = Field("INFO", validation_alias="ADVISOR_LOG_LEVEL")
+
+    @field_validator("home")
+    @classmethod
+    def _usable_home(cls, value: Path) -> Path:
+        """State lives here: a file in the way or a read-only place is reported at start-up."""
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"ADVISOR_HOME {value} is a file, not a folder")
+        existing = value
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"ADVISOR_HOME {value} is not writable (nearest existing folder: {existing})")
+        if not existing.is_dir():
+            raise ValueError(f"ADVISOR_HOME {value} cannot be created: {existing} is not a folder")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = (value or "INFO").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"ADVISOR_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
+        return level
 
     @field_validator("slack_api_url")
     @classmethod

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-CHUNKER_VERSION = "4"  # 2: plain-text headings; 3: sentence vectors; 4: with their section path
+CHUNKER_VERSION = "5"  # 2: plain-text headings; 3: sentence vectors; 4: with section path; 5: audience
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 

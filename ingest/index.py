@@ -79,12 +79,14 @@ class KnowledgeIndex:
             db["chunks"].create(
                 {
                     "id": str, "source": str, "content_hash": str, "idx": int, "title": str,
-                    "section": str, "text": str, "classification": str, "version": str,
+                    "section": str, "text": str, "classification": str, "version": str, "audience": str,
                 },
                 pk="id",
             )
             db["chunks"].create_index(["source"])
             db["chunks"].enable_fts(["title", "section", "text"], create_triggers=True, tokenize="porter")
+        if "audience" not in db["chunks"].columns_dict:  # an index from before audiences
+            db["chunks"].add_column("audience", str)
         if "runs" not in db.table_names():
             db["runs"].create(
                 {

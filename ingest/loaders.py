@@ -7,6 +7,7 @@ person can act on; nothing is guessed.
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,7 +149,30 @@ def _normalise_metadata(meta: dict) -> dict:
                 + " | ".join(CLASSIFICATIONS)
             )
         out["classification"] = value
+    if "audience" in meta:
+        out["audience"] = _audience(meta["audience"])
     return out
+
+
+def _audience(value) -> str:
+    """Front matter ``audience`` as stored with each chunk: "everyone", "members" or a JSON
+    object of user groups (S…) and channels (C…/G…)."""
+    if isinstance(value, str) and value.strip().lower() in ("everyone", "members"):
+        return value.strip().lower()
+    if isinstance(value, dict) and set(value) <= {"groups", "channels"} and value:
+        out = {}
+        for key, prefix in (("groups", ("S",)), ("channels", ("C", "G"))):
+            items = value.get(key) or []
+            if isinstance(items, str):
+                items = [items]
+            if not isinstance(items, list) or not all(isinstance(i, str) and i.startswith(prefix) for i in items):
+                raise LoadError(f"front matter audience {key} must be a list of Slack ids starting with "
+                                f"{' or '.join(prefix)}")
+            if items:
+                out[key] = sorted(items)
+        if out:
+            return json.dumps(out, sort_keys=True)
+    raise LoadError("front matter audience must be everyone, members, or groups: [S…] / channels: [C…]")
 
 
 def _load_markdown(data: bytes, stem: str) -> LoadedDocument:

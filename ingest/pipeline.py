@@ -271,6 +271,7 @@ class _Sync:
                 "content_hash": content_hash, "idx": c.index, "title": doc.title,
                 "section": c.section, "text": c.text, "classification": classification,
                 "version": meta.get("version", ""),
+                "audience": meta.get("audience") or ("members" if classification == "confidential" else "everyone"),
             }
             for c in pieces
         ]

@@ -18,9 +18,9 @@ classification: internal
 # GPU Reservation Policy
 
 ## Booking GPUs
-Reservations of shared GPU nodes are approved by the [platform owners](!channel) within two days.
+Reservations of shared GPU nodes are approved by the [platform owners](!channel) <!channel> <!here> <@U0123ABCD> within two days.
 Escalations go to [on-call](!here), [everyone](!everyone), [the lead](@U0123ABCD), [ops](#C0123ABCD)
-and [the group](!subteam^S0123ABCD). Raw forms: <!channel> <!here> <@U0123ABCD>.
+and [the group](!subteam^S0123ABCD).
 The booking form lives at [the GPU portal](https://gpu.example.com/book).
 """
 

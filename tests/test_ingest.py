@@ -371,3 +371,47 @@ def test_redirect_only_page_is_kept_findable():
     assert doc.text == "Org chart has moved to https://example.org/chart"
     with pytest.raises(LoadError, match="no extractable text"):
         load_bytes("blank.md", b"---\ntitle: Blank\n---\n\n{% comment %}x{% endcomment %}\n")
+
+
+def test_plain_text_gets_sections_like_its_markdown_twin():
+    from ingest.loaders import text_headings
+
+    text = ("Choosing an AI platform\n"
+            "This note compares two ways to run models.\n"
+            "Hosted APIs\n"
+            "Pros\n"
+            "Fast to start: no infrastructure to build.\n"
+            "Cons\n"
+            "Vendor lock-in: switching providers takes rework.\n"
+            "Running your own\n"
+            "Pros\n"
+            "Data stays inside: nothing leaves the network.\n"
+            "Cons\n"
+            "Slow to start: expect months of setup.\n"
+            "- a bullet line without a stop\n"
+            "Summary\n"
+            "Pick the one that fits your team.")
+    doc = load_bytes("platforms.txt", text.encode())
+    assert doc.title == "Choosing an AI platform"
+    headings = [ln for ln in doc.text.splitlines() if ln.startswith("#")]
+    assert headings == ["## Hosted APIs", "### Pros", "### Cons", "## Running your own", "### Pros", "### Cons",
+                        "## Summary"]
+    assert "## - a bullet" not in doc.text
+    # Prose without title-like lines is left as it was.
+    assert text_headings("One sentence here.\nAnother sentence there.") == (None, "One sentence here.\nAnother sentence there.")
+
+
+def test_plain_text_sections_become_citations(tmp_path, embedder):
+    folder = tmp_path / "kb"
+    _write(folder, "platforms.txt", "Choosing an AI platform\nIntro text here.\nHosted APIs\nPros\n"
+           "Fast to start: no infrastructure to build.\nCons\nVendor lock-in: switching takes rework.\n"
+           "Own hardware\nPros\nData stays inside.\nCons\nSlow to start: months of setup.\n")
+    home = tmp_path / "home"
+    sync(folder, home, embedder=embedder)
+    index = KnowledgeIndex(home)
+    sections = {c["section"] for c in index.all_chunks()}
+    assert "Hosted APIs > Cons" in sections and "Hosted APIs > Pros" in sections
+    # every chunk's sentences have vectors of their own, tied to the chunk
+    ids = [c["id"] for c in index.all_chunks()]
+    units = index.units_of(ids)
+    assert set(units) <= set(ids) and any("rework" in text for items in units.values() for text, _ in items)

@@ -300,6 +300,25 @@ def test_remove_a_document(bot, slack_home):
     assert "there is no document 'no-such-policy.md'" in bot.mock.wait_for_response(name)[0].payload["text"]
 
 
+@pytest.mark.parametrize("name", ["*", "*.md", "data-residency.m?", "assessment.yaml", "policies/*",
+                                  "../knowledge/assessment.yaml"])
+def test_remove_takes_literal_document_names_only(bot, slack_home, name):
+    knowledge = Path(slack_home.knowledge_dir)
+    before = folder_state(knowledge)
+    reply = slash(bot, f"ingest remove {name}")
+    [done] = bot.mock.wait_for_response(reply, timeout=60)
+    assert done.payload["text"].startswith("Nothing was removed"), done.payload["text"]
+    assert folder_state(knowledge) == before
+
+
+def test_non_admin_remove_without_a_name_is_refused_not_shown_the_admin_help(bot):
+    for text in ("ingest remove", "ingest frobnicate"):
+        name = slash(bot, text, user="UALICE")
+        [reply] = bot.mock.wait_for_response(name)
+        assert reply.payload["text"].startswith("Only the advisor's admins"), reply.payload["text"]
+        assert "remove" not in reply.payload["text"].split(".")[0]
+
+
 # --- the progress message on its own -------------------------------------------------------------------
 
 

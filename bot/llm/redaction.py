@@ -1,8 +1,37 @@
-"""Find and mask personal data and secrets before text may leave the perimeter."""
+"""Find and mask personal data and secrets before text may leave the perimeter.
+
+Secrets: detect-secrets' named detectors (never its entropy detectors, which flag prose), plus
+the shapes it lacks: connection strings, URLs with credentials, Basic/Bearer headers, webhook
+URLs, and cloud keys whose shape is unambiguous without a keyword before them. Personal data is
+validated, not matched by shape alone: phone numbers by ``phonenumbers``, IBANs by their mod-97
+checksum (``python-stdnum``), cards by Luhn, US social security numbers by their allocation
+rules, IP addresses by ``ipaddress``; dates of birth and passport numbers only when labelled.
+"""
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+SECRET_KINDS = ("private_key", "api_key", "jwt", "password", "auth_header", "connection_string", "webhook_url")
+PERSONAL_KINDS = ("email", "phone", "iban", "card_number", "ssn", "ip_address", "date_of_birth", "passport")
+
+LABELS = {
+    "private_key": "a private key", "api_key": "an API key", "jwt": "a token", "password": "a password",
+    "auth_header": "credentials", "connection_string": "a connection string", "webhook_url": "a webhook URL",
+    "email": "an email address", "phone": "a phone number", "iban": "a bank account number",
+    "card_number": "a card number", "ssn": "a social security number", "ip_address": "an IP address",
+    "date_of_birth": "a date of birth", "passport": "a passport number",
+}
+
+# Most specific first: a webhook URL is also matched as a Slack token, a connection string
+# holds a key.
+_PRIORITY = ("private_key", "connection_string", "webhook_url", "auth_header", "password", "jwt", "api_key",
+             *PERSONAL_KINDS)
+
+# Regions whose national phone formats are recognised without a +country code.
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN")
 
 
 @dataclass(frozen=True)
@@ -10,6 +39,115 @@ class Finding:
     kind: str
     start: int
     end: int
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+_PLACEHOLDER_PART = (r"(?:<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{[^}]*\}\}|\*+|[xX]+|\.\.\.|…|changeme|"
+                     r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,})")
+_PLACEHOLDER = re.compile(rf"^(?:{_PLACEHOLDER_PART}(?::{_PLACEHOLDER_PART})?|.*[*•]{{4,}}.*)$")
+
+_SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)")),
+    ("connection_string", re.compile(
+        r"(?i)\b(?:DefaultEndpointsProtocol=[^\s;]+;)?[^\s;\"']*(?:AccountKey|SharedAccessKey|SharedAccessSignature"
+        r")=(?P<secret>[^\s\"';`]{8,})(?:;[^\s\"';`]+=[^\s\"';`]*)*")),
+    ("connection_string", re.compile(
+        r"(?i)\b(?:Server|Data Source|Host)=[^;\n]+;(?:[^;\n]+;)*?\s*(?:Password|Pwd)=[^;\s\"']+;?")),
+    ("webhook_url", re.compile(
+        r"https://(?:hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{16,}"
+        r"|(?:discord(?:app)?\.com)/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"
+        r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]{20,}"
+        r"|outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]{20,}"
+        r"|hooks\.zapier\.com/hooks/catch/\d+/[A-Za-z0-9]+/?)")),
+    ("password", re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"']*:(?P<secret>[^\s@/\"']{3,})@[^\s\"'<>]+", re.I)),
+    ("auth_header", re.compile(r"(?i)\b(?:authorization\s*:\s*)?(?:basic|bearer|token)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})")),
+    ("auth_header", re.compile(r"(?i)(?:curl\b[^\n]*?)\s(?:-u|--user)\s+['\"]?(?P<secret>[^\s:'\"]+:[^\s'\"]+)")),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("api_key", re.compile(
+        r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"
+        r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|gh[pousr]_[A-Za-z0-9]{30,}"
+        r"|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abposre]-[A-Za-z0-9-]{10,}"
+        r"|xapp-[A-Za-z0-9-]{10,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|npm_[A-Za-z0-9]{30,}"
+        r"|pypi-[A-Za-z0-9_-]{40,}|SK[0-9a-f]{32}|hf_[A-Za-z0-9]{30,})")),
+    # An AWS secret access key has no prefix, but 40 characters of base64 with a '/' or '+'
+    # and mixed case do not occur in prose, hashes (hex) or UUIDs.
+    ("api_key", re.compile(r"(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[/+])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])"
+                           r"(?=[A-Za-z0-9/+]*\d)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
+    # A value after a keyword, also as the end of an identifier (DB_PASSWORD=, AWS_SECRET_ACCESS_KEY=).
+    ("password", re.compile(
+        r"(?i)(?:\b|_)(?:password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?key|"
+        r"secret[_-]?key|auth[_-]?token|token)\b(?:\s+is)?\s*[:=]\s*['\"`]?(?P<secret>[^\s'\",;`]{6,})")),
+    # "the password for the staging admin is Winter2026!": a value that looks like one.
+    ("password", re.compile(
+        r"(?i)\b(?:password|passphrase|passcode|pin|[\w-]*passwort|mot de passe|contrase[ñn]a|senha|wachtwoord)\b"
+        r"(?:\s+[\w-]+){0,6}?(?:\s+(?:is|was|ist(?:\s+jetzt)?|est|es|é|=)\s+|\s*[:=]\s*|\s+(?=[`'\"]))[`'\"]?"
+        r"(?P<secret>(?=\S*[\d!@#$%^&*?])(?=\S*[A-Za-z])[^\s'\"`]{6,}?)[`'\"]?(?=[\s.,;)]|$)")),
+]
+
+
+@lru_cache(maxsize=1)
+def _detect_secrets_plugins() -> tuple:
+    """detect-secrets' named detectors (its high-entropy ones flag ordinary prose)."""
+    try:
+        from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    except ImportError:  # pragma: no cover - a declared dependency
+        return ()
+    skip = {"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"}
+    plugins = []
+    for cls in get_mapping_from_secret_type_to_class().values():
+        if cls.__name__ not in skip:
+            try:
+                plugins.append(cls())
+            except TypeError:  # a detector that needs configuration
+                continue
+    return tuple(plugins)
+
+
+def _library_secrets(text: str) -> list[Finding]:
+    found = []
+    for plugin in _detect_secrets_plugins():
+        kind = "private_key" if type(plugin).__name__ == "PrivateKeyDetector" else "api_key"
+        for line_start, line in _lines(text):
+            for secret in plugin.analyze_string(line):
+                at = line.find(secret)
+                if at >= 0 and len(secret) >= 8 and not _PLACEHOLDER.match(secret):
+                    found.append(Finding(kind, line_start + at, line_start + at + len(secret)))
+    return found
+
+
+def _lines(text: str):
+    start = 0
+    for line in text.split("\n"):
+        yield start, line
+        start += len(line) + 1
+
+
+# --- personal data ---------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"(?<![\w.+/-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_SSN = re.compile(r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])")
+_SSN_LABELLED = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*(\d{3})[ -]?(\d{2})[ -]?(\d{4})\b")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|/\d)")
+_IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:]|/\d)")
+# A dotted quad after these words is a version number, not an address.
+_VERSION_CONTEXT = re.compile(r"(?i)\b(?:version|ver|v|driver|release|build|package|install(?:ed)?|upgraded?|"
+                              r"updated?|bump(?:ed)?|agent|firmware|sdk|jdbc|odbc)\W{0,3}(?:\w+\W{1,3}){0,2}$")
+# A number right after one of these labels is an identifier, not a phone number.
+_ID_CONTEXT = re.compile(r"(?i)(?:\b(?:part|order|invoice|ticket|case|item|sku|article|serial|model|epoch|timestamp|"
+                         r"ts|id|teilenummer|artikel\w*|bestell\w*|rechnung\w*|pedido|cliente|"
+                         r"commande|factura|facture)\.?|#)\s*[:=]?\s*$")
+_DOB = re.compile(
+    r"(?i)\b(?:date of birth|d\.?o\.?b\.?|born(?: on)?|birth ?date|birthday|geburtsdatum|geboren am|"
+    r"date de naissance|n[ée]e? le|fecha de nacimiento)(?:\s+\w+){0,3}?[\"']?\s*(?:is|:|-|=)?\s*[\"']?"
+    r"(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?[^\W\d_]{3,10},?\s+(?:de\s+)?\d{4}"
+    r"|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4})")
+_PASSPORT = re.compile(
+    r"(?i)\b(?:passport|reisepass|passeport|pasaporte)(?:[\s_-]*(?:number|no\.?|nr\.?|#|num\.?|nummer|n°))?"
+    r"(?:\s+[\w-]+){0,3}?"
+    r"\s*(?:is|:)?\s*((?=(?:[A-Z]*\d){4})[A-Z0-9]{6,9})\b")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -22,46 +160,108 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-# Order matters: more specific secrets first so a token is not reported as a phone number.
-_PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("api_key", re.compile(
-        r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}"
-        r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
-        r"|xox[abposr]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,})")),
-    ("token", re.compile(
-        r"(?i)\b(?:bearer\s+[A-Za-z0-9._~+/-]{16,}=*"
-        r"|(?:api[_-]?key|secret|token|password|passwd|pwd|access[_-]?key)\s*[:=]\s*['\"]?[^\s'\"]{6,})")),
-    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
-    ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
-    ("card_number", re.compile(r"\b(?:\d[ -]?){12,18}\d\b")),
-    ("phone", re.compile(r"(?<![\w.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?![\w.])")),
-]
+def _ssn_ok(area: str, group: str, serial: str) -> bool:
+    a = int(area)
+    return a != 0 and a != 666 and a < 900 and group != "00" and serial != "0000"
 
-LABELS = {
-    "private_key": "a private key", "jwt": "a token", "api_key": "an API key", "token": "a secret",
-    "email": "an email address", "card_number": "a card number", "phone": "a phone number",
-    "iban": "a bank account number",
-}
 
+def _iban_ok(candidate: str) -> bool:
+    try:
+        from stdnum import iban
+    except ImportError:  # pragma: no cover - a declared dependency
+        return False
+    # The mod-97 check digits; a country's own BBAN rules are stricter than a detector needs.
+    return iban.is_valid(candidate, check_country=False)
+
+
+def _personal(text: str) -> list[Finding]:
+    found: list[Finding] = []
+    for m in _EMAIL.finditer(text):
+        if text[m.end():m.end() + 1] == ":":  # git@github.com:org/repo.git is a remote, not a mailbox
+            continue
+        found.append(Finding("email", m.start(), m.end()))
+    iban_shaped = [(m.start(), m.end()) for m in _IBAN.finditer(text)]
+    for m in _IBAN.finditer(text):
+        if _iban_ok(m.group()):
+            found.append(Finding("iban", m.start(), m.end()))
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        inside_iban = any(m.start() < e and b < m.end() for b, e in iban_shaped)
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1 and not inside_iban:
+            found.append(Finding("card_number", m.start(), m.end()))
+    for pattern in (_SSN_LABELLED, _SSN):
+        for m in pattern.finditer(text):
+            if _ssn_ok(*m.groups()):
+                found.append(Finding("ssn", m.start(), m.end()))
+    for pattern in (_IPV4, _IPV6):
+        for m in pattern.finditer(text):
+            try:
+                address = ipaddress.ip_address(m.group())
+            except ValueError:
+                continue
+            if address.is_unspecified or address.is_loopback:
+                continue
+            if address.version == 4 and _VERSION_CONTEXT.search(text[max(0, m.start() - 40):m.start()]):
+                continue
+            found.append(Finding("ip_address", m.start(), m.end()))
+    for m in _DOB.finditer(text):
+        found.append(Finding("date_of_birth", m.start(1), m.end(1)))
+    for m in _PASSPORT.finditer(text):
+        found.append(Finding("passport", m.start(1), m.end(1)))
+    found.extend(_phones(text))
+    return found
+
+
+def _phones(text: str) -> list[Finding]:
+    try:
+        import phonenumbers
+    except ImportError:  # pragma: no cover - a declared dependency
+        return []
+    found: dict[tuple[int, int], Finding] = {}
+    for region in PHONE_REGIONS:
+        for leniency in (phonenumbers.Leniency.VALID, phonenumbers.Leniency.POSSIBLE):
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency):
+                raw = match.raw_string
+                international = raw.lstrip("(").startswith("+")
+                if leniency == phonenumbers.Leniency.POSSIBLE and not international:
+                    continue  # a merely possible national number is too often an id
+                digits = re.sub(r"\D", "", raw)
+                before = text[match.start - 1] if match.start else " "
+                after = text[match.end] if match.end < len(text) else " "
+                if (len(digits) < (8 if international else 9)
+                        or re.fullmatch(r"\d{1,4}(?: \d{3})+", raw)  # "1 000 000 000", "2026 2027"
+                        or re.search(r"\d+\.\d+\.\d+\.\d+", raw)  # an address or a version
+                        or before in "-/#" or before.isalpha() or after in "-/" or after.isalpha()
+                        or _ID_CONTEXT.search(text[max(0, match.start - 30):match.start])):
+                    continue  # part of a longer token: INV-2026-004512, 030-1234-5678-A
+                found[(match.start, match.end)] = Finding("phone", match.start, match.end)
+    return list(found.values())
+
+
+# --- all together ----------------------------------------------------------------------------
 
 def find_sensitive(text: str) -> list[Finding]:
-    findings: list[Finding] = []
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _PATTERNS:
+    """Every secret and item of personal data in ``text``, without overlaps (secrets first:
+    a key is not also reported as a phone number)."""
+    if not text:
+        return []
+    candidates: list[Finding] = []
+    for kind, pattern in _SECRET_PATTERNS:
         for m in pattern.finditer(text):
-            if any(m.start() < e and s < m.end() for s, e in taken):
+            secret = m.groupdict().get("secret")
+            if secret is not None and _PLACEHOLDER.match(secret.strip("'\"")):
                 continue
-            if kind == "card_number":
-                digits = re.sub(r"\D", "", m.group())
-                if not (13 <= len(digits) <= 19 and _luhn_ok(digits)):
-                    continue
-            if kind == "phone" and len(re.sub(r"\D", "", m.group())) < 9:
-                continue
-            findings.append(Finding(kind, m.start(), m.end()))
-            taken.append((m.start(), m.end()))
-    return sorted(findings, key=lambda f: f.start)
+            candidates.append(Finding(kind, m.start(), m.end()))
+    candidates.extend(_library_secrets(text))
+    candidates.extend(_personal(text))
+    order = {k: n for n, k in enumerate(_PRIORITY)}
+    # Longest first within the same priority, so a whole connection string wins over its key.
+    candidates.sort(key=lambda f: (f.kind not in SECRET_KINDS, order[f.kind], -(f.end - f.start)))
+    kept: list[Finding] = []
+    for f in candidates:
+        if not any(f.start < k.end and k.start < f.end for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
 
 
 def redact(text: str) -> tuple[str, list[Finding]]:
@@ -73,8 +273,7 @@ def redact(text: str) -> tuple[str, list[Finding]]:
 
 
 def describe(findings: list[Finding]) -> str:
-    kinds = list(dict.fromkeys(LABELS[f.kind] for f in findings))
-    return ", ".join(kinds)
+    return ", ".join(dict.fromkeys(LABELS[f.kind] for f in findings))
 
 
 def strip_sensitive(text: str) -> str:

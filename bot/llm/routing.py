@@ -17,6 +17,9 @@ class Route:
     kind: str  # paas | self_hosted | extractive
     reason: str
     sensitive: bool
+    # The retrieved chunks this backend may see (None: all of them). A PaaS model never gets a
+    # chunk of a confidential document.
+    hits: list | None = None
 
     @property
     def name(self) -> str:
@@ -31,14 +34,20 @@ class Route:
         return f"{ROUTE_LABELS[self.kind]} — {self.reason}"
 
 
+def _confidential(hit) -> bool:
+    return hit.chunk.get("classification") == "confidential"
+
+
 def sensitivity(texts: Iterable[str], hits: Sequence) -> str | None:
-    """Why a request is sensitive, or None."""
-    confidential = [h.chunk["title"] for h in hits if h.chunk.get("classification") == "confidential"]
-    if confidential:
-        return f"confidential source ({confidential[0]})"
+    """Why a request must stay off a PaaS model, or None. Two rules: the question (or the
+    conversation) holds personal data or secrets; or the best evidence, the top-ranked chunk,
+    comes from a confidential document. Confidential chunks among the weaker candidates do not
+    make a request sensitive: they are withheld from the PaaS prompt instead."""
     findings = [f for t in texts if t for f in find_sensitive(t)]
     if findings:
         return f"personal data or secrets in the question ({describe(findings)})"
+    if hits and _confidential(hits[0]):
+        return f"best evidence is confidential ({hits[0].chunk['title']})"
     return None
 
 
@@ -68,8 +77,15 @@ class Router:
         reason = sensitivity(texts, hits)
         primary = self.primary_spec
         if reason is None:
-            return Route(self.backend(primary), primary.kind, "default backend" if primary.kind != "extractive"
-                         else "no model configured", False)
+            if primary.kind == "extractive":
+                return Route(None, "extractive", "no model configured", False)
+            if primary.kind != "paas":
+                return Route(self.backend(primary), primary.kind, "default backend", False)
+            public = [h for h in hits if not _confidential(h)]
+            withheld = len(hits) - len(public)
+            why = "default backend" + (f"; {withheld} confidential source{'s' if withheld > 1 else ''} "
+                                       "withheld from it" if withheld else "")
+            return Route(self.backend(primary), "paas", why, False, public)
         if primary.kind == "self_hosted":
             return Route(self.backend(primary), "self_hosted", reason, True)
         if self.local_spec is not None:
@@ -84,4 +100,5 @@ class Router:
         backend = self.backend(spec)
         if backend is not None and failed.backend is not None and backend.spec == failed.backend.spec:
             backend, spec = None, parse_spec("extractive")
-        return Route(backend, spec.kind, f"fallback after {failed.name} failed: {error}", failed.sensitive)
+        hits = failed.hits if spec.kind == "paas" else None
+        return Route(backend, spec.kind, f"fallback after {failed.name} failed: {error}", failed.sensitive, hits)

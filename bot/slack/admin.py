@@ -167,12 +167,13 @@ def cmd_ingest(ctx) -> None:
     actions = {"": "reingest", "run": "reingest", "sync": "reingest", "start": "reingest",
                "remove": "remove", "delete": "remove", "rm": "remove", "runs": "runs", "status": "runs"}
     action = actions.get(verb)
+    detail = f"/advisor ingest {args}".strip()
+    # Who may do it is checked first: a non-admin learns nothing from the admin help.
+    if not authorize(ctx.service, ctx.client, ctx.user_id, action or "usage", detail):
+        ctx.reply(REFUSAL, None)
+        return
     if action is None or (action == "remove" and not rest):
         ctx.reply(USAGE, [blocks.section(USAGE)])
-        return
-    detail = f"/advisor ingest {args}".strip()
-    if not authorize(ctx.service, ctx.client, ctx.user_id, action, detail):
-        ctx.reply(REFUSAL, None)
         return
     if action == "runs":
         runs = ctx.service.index.runs(5)

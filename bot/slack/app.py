@@ -48,6 +48,25 @@ def dedupe_middleware(service):
     return dedupe_events
 
 
+def same_team_middleware():
+    """Ignore requests for a workspace other than the one the bot token belongs to (this is a
+    single-workspace app), logging each foreign team once."""
+    seen: set[str] = set()
+
+    def same_team(context, next) -> BoltResponse | None:  # noqa: A002 — Bolt's name
+        installed = getattr(context.authorize_result, "team_id", None) if context.authorize_result else None
+        team = context.team_id
+        if installed and team and team != installed:
+            if team not in seen:
+                seen.add(team)
+                log.warning("ignoring requests from team %s: the bot is installed in %s", team, installed)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    return same_team
+
+
 def build_app(settings, service, hooks: Hooks | None = None, *, progress_interval: float = 1.0) -> App:
     """The Bolt app for ``service``. Calls auth.test once (Bolt's token verification), so a
     wrong SLACK_BOT_TOKEN fails here, at start-up. ``app.advisor`` is the Listeners object."""
@@ -59,6 +78,7 @@ def build_app(settings, service, hooks: Hooks | None = None, *, progress_interva
         process_before_response=False,  # ack within Slack's 3 s, answer on a worker thread
         listener_executor=executor,
     )
+    app.middleware(same_team_middleware())
     app.middleware(dedupe_middleware(service))
     listeners = Listeners(settings, service, hooks, progress_interval=progress_interval)
     listeners.executor = executor

@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from ingest import IngestBusy
 
 from . import admin, assess, blocks
+from .audience import AudienceResolver
 from .throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,10 @@ def cmd_ask(ctx: CommandContext) -> None:
         ctx.reply(EMPTY_QUESTION, None)
         return
     ctx.progress(blocks.THINKING)
+    # The reply is ephemeral (or in a thread the command came from): the place is private only then.
+    viewer = ctx.listeners.audience.viewer(ctx.client, ctx.user_id, ctx.channel_id, private=not ctx.thread_ts)
     answer = ctx.service.ask(ctx.args.strip(), conversation=ctx.conversation, user=ctx.user_id,
-                             channel=ctx.channel_id)
+                             channel=ctx.channel_id, viewer=viewer)
     ctx.reply(blocks.answer_fallback(answer), blocks.answer_blocks(answer))
 
 
@@ -245,6 +248,7 @@ class Listeners:
         self.progress_interval = progress_interval
         self.background: list[threading.Thread] = []  # re-ingest threads (tests join them)
         self.executor = None  # Bolt's listener executor, set by build_app
+        self.audience = AudienceResolver(service.audience_groups)
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait for running listeners and background jobs (tests; graceful shutdown)."""
@@ -371,8 +375,10 @@ class Listeners:
                 if handled:
                     return
             reply.start()
+            # A DM (and the Messages tab) is read by the asker alone; a channel thread by everyone in it.
+            viewer = self.audience.viewer(client, user or "", channel, private=channel.startswith("D"))
             answer = self.service.ask(question, conversation=conversation, user=user, channel=channel,
-                                      on_text=reply.partial)
+                                      on_text=reply.partial, viewer=viewer)
             reply.finish(blocks.answer_fallback(answer), blocks.answer_blocks(answer))
         except Exception:  # noqa: BLE001 — the user sees an id, the log has the details
             error_id = new_error_id()

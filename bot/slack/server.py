@@ -13,6 +13,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 
+from .guard import MAX_BODY_BYTES, guarded
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -46,9 +48,12 @@ def check_settings(settings, mode: str) -> None:
 
 # --- HTTP -------------------------------------------------------------------------------------
 
-def wsgi_app(app: App, service) -> Callable:
-    """Bolt's WSGI handler for POST /slack/events, plus GET /healthz for load balancers."""
+def wsgi_app(app: App, service, signing_secret: str = "") -> Callable:
+    """Bolt's WSGI handler for POST /slack/events behind the request guard (size, signature,
+    shape), plus GET /healthz for load balancers."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    if signing_secret:
+        slack = guarded(slack, signing_secret)
 
     def application(environ: dict, start_response) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -79,7 +84,8 @@ class HttpServer:
         from waitress import create_server
 
         self._server = create_server(application, host=host, port=port, threads=threads,
-                                     ident="genai-strategy-advisor", asyncore_loop_timeout=0.2)
+                                     ident="genai-strategy-advisor", asyncore_loop_timeout=0.2,
+                                     max_request_body_size=MAX_BODY_BYTES * 2)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._ran = False
@@ -135,7 +141,7 @@ class HttpServer:
 
 
 def http_server(settings, app: App, service, *, host: str = "0.0.0.0", port: int | None = None) -> HttpServer:
-    return HttpServer(wsgi_app(app, service), host=host, port=settings.port if port is None else port,
+    return HttpServer(wsgi_app(app, service, settings.slack_signing_secret), host=host, port=settings.port if port is None else port,
                       threads=settings.http_threads)
 
 

@@ -69,6 +69,11 @@ class MockSlack:
         self.bot_id = bot_id
         self.check_tokens = check_tokens
         self.users: dict[str, dict] = {}
+        # Channels (conversations.info fields and members) and user groups; unknown channels are
+        # plain internal channels without guests, unknown users are full members.
+        self.channels: dict[str, dict] = {}
+        self.channel_members: dict[str, list[str]] = {}
+        self.usergroups: dict[str, list[str]] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.file_infos: dict[str, dict] = {}  # files.info by file id
         self.download_failures: dict[str, int] = {}
@@ -251,8 +256,30 @@ class MockSlack:
             info = self.file_infos.get(params.get("file", ""))
             return {"ok": True, "file": info} if info else {"ok": False, "error": "file_not_found"}
         if method == "users.info":
-            user = self.users.get(params.get("user", ""))
+            user_id = params.get("user", "")
+            user = self.users.get(user_id)
+            if user is None and user_id.startswith(("U", "W")):
+                user = {"id": user_id, "name": user_id.lower(), "is_bot": False, "is_admin": False}
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.list":
+            return {"ok": True, "members": list(self.users.values()), "response_metadata": {"next_cursor": ""}}
+        if method == "conversations.info":
+            channel = params.get("channel", "")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            info = {"id": channel, "is_im": channel.startswith("D"), "is_ext_shared": False, "is_shared": False,
+                    "is_org_shared": False, **self.channels.get(channel, {})}
+            return {"ok": True, "channel": info}
+        if method == "conversations.members":
+            if not params.get("channel"):
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "members": self.channel_members.get(params["channel"], []),
+                    "response_metadata": {"next_cursor": ""}}
+        if method == "usergroups.users.list":
+            group = params.get("usergroup", "")
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.usergroups[group]}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "X")).replace(",", "")}}
         if method == "apps.connections.open":
