@@ -240,6 +240,7 @@ class Answer:
             "sources": self.sources,
             "latency_ms": round(self.latency_ms, 1),
             "id": self.id,
+            "withheld": self.withheld,
         }
 
 

@@ -126,16 +126,24 @@ def _answer_or_fail(service, question: str, **kwargs):
 @click.option("--batch", type=click.File("rb"), help="Answer one question per line of FILE (JSON Lines with --json).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Sources to retrieve (ADVISOR_TOP_K).")
+@click.option("--as-user", default=None, metavar="SLACK_USER_ID",
+              help="Answer as this Slack user would see it (admins checking audiences; needs SLACK_BOT_TOKEN).")
+@click.option("--in-channel", default=None, metavar="SLACK_CHANNEL_ID",
+              help="With --as-user: as if asked in this channel (everyone in it reads the answer).")
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: int | None) -> None:
+def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: int | None,
+        as_user: str | None, in_channel: str | None) -> None:
     """Answer QUESTION from the guidance and policies, with citations.
 
     With --batch, every valid line is answered; a line that cannot be read (not UTF-8, binary,
     too long) is reported in its place, with its number, and the exit status is 1."""
     if (question is None) == (batch is None):
         raise click.UsageError("give either a QUESTION or --batch FILE")
+    if in_channel and not as_user:
+        raise click.UsageError("--in-channel needs --as-user")
     service = _service(ctx)
     _check_index(service)
+    viewer = _simulated_viewer(service, as_user, in_channel) if as_user else None
     items = [(None, question, None)] if question is not None else list(batch_lines(batch.read()))
     bad = 0
     for n, (line_no, q, error) in enumerate(items):
@@ -146,7 +154,7 @@ def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: i
             else:
                 click.echo(f"line {line_no}: {error}", err=True)
             continue
-        answer = _answer_or_fail(service, q, top_k=top_k, user="cli")
+        answer = _answer_or_fail(service, q, top_k=top_k, user=as_user or "cli", viewer=viewer)
         if as_json:
             _emit({**answer.to_dict(), **({"line": line_no} if line_no else {})})
         else:
@@ -155,6 +163,17 @@ def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: i
                 click.echo("\n" + "-" * 60 + "\n")
     if bad:
         ctx.exit(1)
+
+
+def _simulated_viewer(service, user: str, channel: str | None):
+    """What a Slack user would be shown (the local user otherwise sees everything)."""
+    if not service.settings.slack_bot_token:
+        raise click.UsageError("--as-user looks the user up in Slack: set SLACK_BOT_TOKEN")
+    from .slack.app import web_client
+    from .slack.audience import AudienceResolver
+
+    resolver = AudienceResolver(service.audience_groups)
+    return resolver.viewer(web_client(service.settings), user, channel or "", private=not channel)
 
 
 MAX_QUESTION_CHARS = 4000

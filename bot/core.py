@@ -19,7 +19,7 @@ from .answer import (
 )
 from .access import Audience, Viewer, withheld_note
 from .coverage import Gap, find_gap
-from .llm.backends import BackendError
+from .llm.backends import BackendError, StreamInterrupted
 from .llm.redaction import redact, strip_sensitive
 from .llm.routing import Route, Router
 from .retrieval import Mode, Retrieval, Retriever
@@ -190,9 +190,15 @@ class AdvisorService:
                 usage = None
                 if on_text is not None and route.backend.can_stream:
                     text = ""
-                    for delta in route.backend.stream(messages):
-                        text += delta
-                        on_text(text)
+                    try:
+                        for delta in route.backend.stream(messages):
+                            text += delta
+                            on_text(text)
+                    except StreamInterrupted as exc:
+                        # What arrived stays, with a visible note; nothing is re-asked.
+                        error = str(exc)
+                        log.warning("backend %s stopped mid-answer: %s", route.name, exc)
+                        text += "\n\n_(The model stopped before finishing this answer.)_"
                 else:
                     usage = route.backend.invoke(messages)
                     text = usage.text

@@ -214,3 +214,30 @@ def test_paas_never_receives_a_probe_positive(paas):
     received = server.received_text()
     for text in positives:
         assert text not in received
+
+
+def test_cli_as_user_sees_what_that_slack_user_would(governed, mock_slack, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    mock_slack.add_user("UCLIGUEST", is_restricted=True)
+    env = {**os.environ, "ADVISOR_HOME": str(governed.settings.home),
+           "ADVISOR_KNOWLEDGE_DIR": str(governed.settings.knowledge_dir),
+           "SLACK_BOT_TOKEN": mock_slack.bot_token, "SLACK_API_URL": mock_slack.api_url}
+
+    def ask(*extra):
+        out = subprocess.run([sys.executable, "-m", "bot", "ask", MERGER_Q, "--json", *extra], capture_output=True,
+                             text=True, cwd=ROOT, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    assert "second quarter" in ask()["answer"]  # the local user sees everything
+    guest = ask("--as-user", "UCLIGUEST")
+    assert "second quarter" not in guest["answer"] and guest["withheld"] >= 1
+    member_in_shared = ask("--as-user", "UCLIMEMBER", "--in-channel", "CCLISHARED")
+    assert "second quarter" in member_in_shared["answer"]  # an ordinary internal channel
+    mock_slack.channels["CCLISHARED"] = {"is_ext_shared": True}
+    assert "second quarter" not in ask("--as-user", "UCLIMEMBER", "--in-channel", "CCLISHARED")["answer"]

@@ -115,10 +115,52 @@ class ChatBackend:
                 time.sleep(min(delay, 30.0) + random.uniform(0, 0.05))
 
     def stream(self, messages: Messages) -> Iterator[str]:
+        """Text deltas. Failures before the first delta are retried like ``invoke`` (and then
+        raised, so the caller falls back); a failure after it raises ``StreamInterrupted``."""
         if self._stream is None:
             yield self.invoke(messages).text
             return
-        yield from self._stream(messages)
+        attempt = 0
+        while True:
+            started = False
+            try:
+                for delta in self._stream(messages):
+                    if delta:
+                        started = True
+                        yield delta
+                return
+            except Exception as exc:  # normalised below; provider SDKs raise many types
+                error = classify_error(exc)
+                if started:
+                    raise StreamInterrupted(str(error)) from exc
+                attempt += 1
+                if not error.retryable or attempt > self.retries:
+                    raise error from exc
+                delay = error.retry_after if error.retry_after is not None else self.backoff * 2 ** (attempt - 1)
+                time.sleep(min(delay, 30.0) + random.uniform(0, 0.05))
+
+
+class StreamInterrupted(BackendError):
+    """The model stopped after part of its answer had arrived."""
+
+    def __init__(self, message: str):
+        super().__init__(message, False)
+
+
+def content_text(content) -> str:
+    """The text of a LangChain message's content whatever its shape: a string, or a list of
+    content blocks (Bedrock Converse, Anthropic: ``[{"type": "text", "text": …}, …]``)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict) and block.get("type", "text") == "text" and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        return "".join(parts)
+    return ""
 
 
 def classify_error(exc: Exception) -> BackendError:
@@ -169,13 +211,13 @@ def _from_langchain(chat) -> tuple[Callable[[Messages], Generation], Callable[[M
     def generate(messages: Messages) -> Generation:
         result = chat.invoke(_lc_messages(messages))
         usage = getattr(result, "usage_metadata", None) or {}
-        text = result.content if isinstance(result.content, str) else str(result.content)
-        return Generation(text, usage.get("input_tokens"), usage.get("output_tokens"))
+        return Generation(content_text(result.content), usage.get("input_tokens"), usage.get("output_tokens"))
 
     def stream(messages: Messages) -> Iterator[str]:
         for part in chat.stream(_lc_messages(messages)):
-            if isinstance(part.content, str) and part.content:
-                yield part.content
+            text = content_text(part.content)
+            if text:
+                yield text
 
     return generate, stream
 

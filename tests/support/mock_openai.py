@@ -2,7 +2,8 @@
 
 Serves any path ending in /chat/completions (OpenAI, Azure OpenAI deployments, vLLM-style
 base URLs), records every request body, and plays a queue of behaviours: "ok", "500",
-"429" (with Retry-After), "timeout" (answers too late), "malformed" (200 with a broken body).
+"429" (with Retry-After), "timeout" (answers too late), "malformed" (200 with a broken body),
+"cut" (a stream that breaks after two words).
 """
 from __future__ import annotations
 
@@ -92,6 +93,8 @@ class MockOpenAI:
                     self._send(200, self._completion(body))
                 elif behaviour == "malformed":
                     self._send(200, b'{"id": "x", "choices": [ this is not json')
+                elif behaviour == "cut" and body.get("stream"):
+                    self._stream(body, cut=True)
                 elif body.get("stream"):
                     self._stream(body)
                 else:
@@ -106,7 +109,7 @@ class MockOpenAI:
                     "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49},
                 }).encode()
 
-            def _stream(self, body) -> None:
+            def _stream(self, body, cut: bool = False) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
@@ -117,6 +120,11 @@ class MockOpenAI:
                              "choices": [{"index": 0, "delta": {"content": word + (" " if i < len(words) - 1 else "")},
                                           "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    if cut and i == 1:  # two words, then a broken event: the stream fails mid-answer
+                        self.wfile.write(b"data: {this is not json\n\n")
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
