@@ -28,6 +28,34 @@ CONDENSE_PROMPT = (
     "conversation. Reply with the question only."
 )
 
+REWRITE_PROMPT = (
+    "Rewrite the user's question as one short search query in the words an internal policy or a "
+    "technical guide would use (no scenario, no names of people). Reply with the query only."
+)
+
+RERANK_PROMPT = (
+    "You rank passages for a search engine. Given a question and numbered passages, reply with the "
+    "numbers of the passages that help answer it, most helpful first, separated by commas. Reply "
+    "with numbers only."
+)
+
+
+def rerank_messages(question: str, hits: Sequence[Hit]) -> list[tuple[str, str]]:
+    passages = "\n\n".join(f'<source id="{n}">\n{inert(_body(h.chunk["text"]))[:1200]}\n</source>'
+                             for n, h in enumerate(hits, 1))
+    return [("system", RERANK_PROMPT), ("user", f"Question: {question}\n\nPassages:\n\n{passages}")]
+
+
+def parse_ranking(text: str, n: int) -> list[int]:
+    """Passage numbers (1-based) in the order the model gave, valid and without repeats."""
+    order: list[int] = []
+    for token in re.findall(r"\d+", text or ""):
+        number = int(token)
+        if 1 <= number <= n and number not in order:
+            order.append(number)
+    return order
+
+
 NOT_COVERED = "This is not covered by the guidance or policies I have."
 
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")

@@ -14,8 +14,8 @@ from ingest.embeddings import Embedder, model_label
 from ingest.pipeline import IngestLock, Progress
 
 from .answer import (
-    NOT_COVERED, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
-    follow_up_query, renumber, source_entry,
+    NOT_COVERED, REWRITE_PROMPT, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
+    follow_up_query, parse_ranking, renumber, rerank_messages, source_entry,
 )
 from .access import Audience, Viewer, withheld_note
 from .coverage import Gap, find_gap
@@ -123,7 +123,13 @@ class AdvisorService:
         history = self.store.history(conversation) if conversation else []
         standalone = self._standalone(question, history)
         # Secrets and addresses carry no meaning for search and only dilute the query.
-        retrieval = self.retrieve(strip_sensitive(standalone) or standalone, top_k, mode, viewer)
+        query = strip_sensitive(standalone) or standalone
+        if self.settings.query_rewrite:
+            query = self._rewrite(question, query)
+        k = top_k or self.settings.top_k
+        retrieval = self.retrieve(query, k * 2 if self.settings.rerank else k, mode, viewer)
+        if self.settings.rerank:
+            retrieval.hits = self._rerank(question, standalone, retrieval.hits)[:k]
         hits = retrieval.hits
         gap = None
         if retrieval.best_similarity < self.settings.min_relevance:
@@ -165,6 +171,44 @@ class AdvisorService:
             except BackendError as exc:
                 log.warning("condensing the follow-up failed, using the conversation as is: %s", exc)
         return follow_up_query(question, previous[-1])
+
+    def _rewrite(self, question: str, query: str) -> str:
+        """The question in a policy's words, from the model its own routing allows (a sensitive
+        question never goes to a PaaS for this); the original stays in the query."""
+        route = self.router.route([question], [])
+        if route.backend is None:
+            return query
+        messages = [("system", REWRITE_PROMPT), ("user", query)]
+        if route.redact:
+            messages = [(role, redact(text)[0]) for role, text in messages]
+        try:
+            rewritten = route.backend.invoke(messages).text.strip().splitlines()[0].strip(" \"'")
+        except (BackendError, IndexError) as exc:
+            log.warning("query rewriting failed, searching with the question as asked: %s", exc)
+            return query
+        return f"{query} {rewritten}" if 3 < len(rewritten) < 300 else query
+
+    def _rerank(self, question: str, standalone: str, hits: list) -> list:
+        """The candidates reordered by the model the routing allows for them; a PaaS model sees
+        only the non-confidential ones, which keep the places they had among themselves."""
+        route = self.router.route([question], hits)
+        if route.backend is None or not hits:
+            return hits
+        movable = hits if route.hits is None else route.hits
+        if len(movable) < 2:
+            return hits
+        messages = rerank_messages(standalone, movable)
+        if route.redact:
+            messages = [(role, redact(text)[0]) for role, text in messages]
+        try:
+            order = parse_ranking(route.backend.invoke(messages).text, len(movable))
+        except BackendError as exc:
+            log.warning("reranking failed, keeping the retrieval order: %s", exc)
+            return hits
+        ranked = [movable[n - 1] for n in order] + [h for n, h in enumerate(movable, 1) if n not in order]
+        slots = iter(ranked)
+        moving = {h.id for h in movable}
+        return [next(slots) if h.id in moving else h for h in hits]
 
     def _abstain(self, question: str, retrieval: Retrieval, gap: Gap) -> Answer:
         closest = list(dict.fromkeys(h.chunk["title"] for h in retrieval.hits))[:3]
@@ -266,10 +310,12 @@ class AdvisorService:
             validate_answer(framework, qid, value)
         return self.assessment_report(answers)
 
-    def assessment_report(self, answers: dict[str, str]) -> dict:
+    def assessment_report(self, answers: dict[str, str], viewer: Viewer | None = None) -> dict:
+        """The report; ``viewer`` limits the policies it lists to those the reader may see."""
         framework = self.frameworks.get()
         result = assess(framework, answers)
-        return build_report(framework, result, answers, self.index, self.retriever)
+        allow = None if viewer is None or viewer.local else viewer.allows
+        return build_report(framework, result, answers, self.index, self.retriever, allow=allow)
 
     def thread_assessment(self, channel: str | None, thread_ts: str | None) -> Session | None:
         """The latest assessment (any user, any status) held in a chat thread, or None."""

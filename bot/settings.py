@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, validation_alias="ADVISOR_TOP_K")
     min_relevance: float = Field(0.25, ge=0.0, le=1.0, validation_alias="ADVISOR_MIN_RELEVANCE")
     coverage_checks: bool = Field(True, validation_alias="ADVISOR_COVERAGE_CHECKS")
+    query_rewrite: bool = Field(False, validation_alias="ADVISOR_QUERY_REWRITE")
+    rerank: bool = Field(False, validation_alias="ADVISOR_RERANK")
     llm: str = Field("extractive", validation_alias="ADVISOR_LLM")
     llm_local: str = Field("", validation_alias="ADVISOR_LLM_LOCAL")
     llm_base_url: str = Field("", validation_alias="ADVISOR_LLM_BASE_URL")

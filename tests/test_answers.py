@@ -80,7 +80,7 @@ def test_every_answer_is_audited(service, built_index):
     assert row["user"] == "U9" and row["channel"] == "C9"
     assert row["question"] == "What does the data residency policy require?"
     assert row["backend"] == "extractive" and row["route"] == "extractive"
-    assert "confidential source" in row["route_reason"]
+    assert "confidential" in row["route_reason"]
     assert json.loads(row["source_ids"]) and row["latency_ms"] > 0
 
     hashed = AdvisorService(built_index.model_copy(update={"audit_questions": "hash"}))

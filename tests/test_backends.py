@@ -108,8 +108,8 @@ def test_confidential_source_never_reaches_paas(monkeypatch, server, local_serve
     assert any(s["classification"] == "confidential" for s in answer.sources) or "confidential" in answer.route_reason
     assert server.requests == []
     assert len(local_server.requests) == 1
-    assert answer.route == "self_hosted" and answer.route_reason.startswith("confidential source")
-    assert answer.route_label.startswith("self-hosted model — confidential source")
+    assert answer.route == "self_hosted" and answer.route_reason.startswith("best evidence is confidential")
+    assert answer.route_label.startswith("self-hosted model — best evidence is confidential")
 
 
 def test_personal_data_in_question_stays_local_or_extractive(monkeypatch, server, make_service):
@@ -199,3 +199,29 @@ def test_bedrock_is_built_from_settings(built_index, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     backend = build_backend(parse_spec("bedrock:anthropic.claude-3-haiku"), built_index)
     assert backend.kind == "paas" and backend.name == "bedrock:anthropic.claude-3-haiku"
+
+
+def test_query_rewriting_obeys_routing(monkeypatch, server, make_service):
+    svc = _paas(monkeypatch, server, make_service, query_rewrite=True)
+    server.reply = "hybrid strategy advantages"
+    svc.ask("we want both quick prototypes and our own models, what's good about that?", record=False)
+    prompts = [r["messages"][0]["content"] for r in server.requests]
+    assert any("search query" in p for p in prompts)
+    server.requests.clear()
+    svc.ask("I'm jane.doe@example.com, what's good about mixing both?", record=False)
+    assert server.requests == []  # a sensitive question is never sent to a PaaS, not even to rewrite it
+
+
+def test_reranking_reorders_and_never_shows_confidential_chunks_to_paas(monkeypatch, server, make_service):
+    from bot.answer import parse_ranking
+
+    assert parse_ranking("3, 1, 3, 9, x2", 4) == [3, 1, 2]
+    svc = _paas(monkeypatch, server, make_service, rerank=True, top_k=3)
+    server.reply = "2, 1"
+    plain = make_service(top_k=6).retrieve("What are the pros of a hybrid strategy?")
+    answer = svc.ask("What are the pros of a hybrid strategy?", record=False)
+    rerank_request = next(r for r in server.requests if "rank passages" in r["messages"][0]["content"])
+    confidential = [h.chunk["text"].partition("\n\n")[2][:60] for h in plain.hits
+                    if h.chunk.get("classification") == "confidential"]
+    assert all(text not in rerank_request["messages"][-1]["content"] for text in confidential)
+    assert answer.retrieved and answer.retrieved[0]["id"] != plain.hits[0].id or len(plain.hits) < 2

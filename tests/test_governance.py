@@ -241,3 +241,17 @@ def test_cli_as_user_sees_what_that_slack_user_would(governed, mock_slack, tmp_p
     assert "second quarter" in member_in_shared["answer"]  # an ordinary internal channel
     mock_slack.channels["CCLISHARED"] = {"is_ext_shared": True}
     assert "second quarter" not in ask("--as-user", "UCLIMEMBER", "--in-channel", "CCLISHARED")["answer"]
+
+
+def test_assessment_report_in_slack_lists_only_policies_open_to_everyone(built_index, embedder):
+    from bot.slack.assess import SHAREABLE
+
+    service = AdvisorService(built_index)
+    service._embedder = embedder
+    framework = service.frameworks.get()
+    answers = {q.id: q.options[0].value for q in framework.questions}
+    local = service.assessment_report(answers)
+    shared = service.assessment_report(answers, SHAREABLE)
+    classification = {s: d["classification"] for s, d in service.index.documents().items()}
+    assert any(classification[p["source"]] == "confidential" for p in local["policies"]), local["policies"]
+    assert shared["policies"] and all(classification[p["source"]] != "confidential" for p in shared["policies"])

@@ -52,7 +52,7 @@ def test_llama_server_as_the_local_half_of_hybrid(llama_server, built_index, emb
                    llm_base_url=llama_server)
     answer = svc.ask("Which regions may process EU customer data under the data residency policy?")
     assert answer.route == "self_hosted" and answer.backend == "openai_compatible:smollm2"
-    assert answer.route_reason.startswith("confidential source") and answer.error is None
+    assert answer.route_reason.startswith("best evidence is confidential") and answer.error is None
 
 
 def test_llamacpp_in_process(built_index, embedder):
@@ -62,3 +62,12 @@ def test_llamacpp_in_process(built_index, embedder):
     assert answer.error is None and answer.text.strip()
     model_path = _resolve_gguf("smollm2")
     assert os.path.isfile(model_path) and model_path.endswith(".gguf")
+
+
+def test_query_rewriting_and_reranking_run_on_the_local_model(llama_server, built_index, embedder):
+    """Mechanics only (the model is tiny): the rewrite and the ranking are asked of the local
+    model, and whatever it replies, the answer still cites retrieved sources."""
+    svc = _service(built_index, embedder, llm="openai_compatible:smollm2", llm_base_url=llama_server,
+                   query_rewrite=True, rerank=True)
+    answer = svc.ask("our team has no ML ops people, which way should we go?")
+    assert answer.error is None and answer.sources and not answer.abstained

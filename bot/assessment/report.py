@@ -31,7 +31,8 @@ NEXT_STEPS = {
 
 
 def build_report(framework: Framework, assessment: Assessment, answers: Mapping[str, str],
-                 index, retriever=None, policy_limit: int = 4) -> dict[str, Any]:
+                 index, retriever=None, policy_limit: int = 4, allow=None) -> dict[str, Any]:
+    """``allow(chunk)``: which policies may be listed for the reader (None: all)."""
     approach = framework.approaches[assessment.recommendation]
     report = assessment.to_dict()
     report["title"] = approach.title
@@ -43,12 +44,12 @@ def build_report(framework: Framework, assessment: Assessment, answers: Mapping[
         chunks = index.chunks_for_section(citation.document, citation.section)
         text = "\n\n".join(c["text"].partition("\n\n")[2] or c["text"] for c in chunks)
         report["guidance"][kind] = {"text": text, "document": citation.document, "section": citation.section}
-    report["policies"] = _policies(framework, answers, retriever, policy_limit) if retriever else []
+    report["policies"] = _policies(framework, answers, retriever, policy_limit, allow) if retriever else []
     report["next_steps"] = list(NEXT_STEPS.get(assessment.recommendation, []))
     return report
 
 
-def _policies(framework: Framework, answers: Mapping[str, str], retriever, limit: int) -> list[dict]:
+def _policies(framework: Framework, answers: Mapping[str, str], retriever, limit: int, allow=None) -> list[dict]:
     """Internal policies retrieved with the policy query of every answered question."""
     strategy_docs = {c.document for a in framework.approaches.values() for c in a.sections.values()}
     found: dict[str, dict] = {}
@@ -56,7 +57,7 @@ def _policies(framework: Framework, answers: Mapping[str, str], retriever, limit
         value = answers.get(question.id, UNSURE)
         if value == UNSURE or not question.policy_query:
             continue
-        for hit in retriever.search(question.policy_query, k=3).hits:
+        for hit in retriever.search(question.policy_query, k=3, allow=allow).hits:
             source = hit.chunk["source"]
             if source in strategy_docs or source in found:
                 continue

@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..assessment import AssessmentError
 from ..assessment.sessions import CANCELLED, FINISHED, OPEN, START_HINT
+from ..access import Viewer
 from . import blocks
 
 log = logging.getLogger(__name__)
@@ -82,11 +83,15 @@ def document_titles(service, report: dict) -> dict[str, str]:
     return titles
 
 
+# A report in Slack can be shared to a channel, so it lists only policies open to everyone.
+SHAREABLE = Viewer(member=False)
+
+
 def render(service, session, note: str = "") -> tuple[str, list[dict]]:
     """The message for a session's current state: its question, its result, or cancelled."""
     framework = service.frameworks.get()
     if session.status == FINISHED:
-        report = service.assessment_report(session.answers)
+        report = service.assessment_report(session.answers, SHAREABLE)
         target = share_target(service, session)
         return (blocks.result_text(framework, report),
                 blocks.result_blocks(framework, report, session, share=target, pick_channel=not target,
@@ -470,7 +475,7 @@ def share(service, click: Click, body: dict, action: dict, value: dict) -> None:
         click.notice("There is no channel to share this to; pick one in the menu under the result.")
         return
     framework = service.frameworks.get()
-    report = service.assessment_report(session.answers)
+    report = service.assessment_report(session.answers, SHAREABLE)
     try:
         click.client.chat_postMessage(channel=target, text=f"<@{session.user}>'s assessment: "
                                       + blocks.result_text(framework, report),
