@@ -32,6 +32,7 @@ run: install
 
 ## make test: the full test suite (real embeddings, real Chroma, real SQLite, a real local model).
 test: install-dev
+	$(BIN)/ruff check bot ingest tests bench
 	$(BIN)/python -m pytest -q
 
 $(VENV)/.bench: pyproject.toml $(VENV)/.dev

@@ -199,7 +199,7 @@ def _details(r: dict) -> list[str]:
     if re:
         out += ["### Re-ingest", ""]
         rows = []
-        for key, label in (("noop_main", None), ("noop_all", None)):
+        for key in ("noop_main", "noop_all"):
             n = re.get(key)
             if n:
                 rows.append([f"No change: {n['label']}", f"{n['unchanged']} unchanged",

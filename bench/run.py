@@ -55,7 +55,7 @@ def _sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(part.replace("_", "").strip()) for part in text.split(",") if part.strip()})
     except ValueError:
-        raise argparse.ArgumentTypeError("--sizes takes comma-separated chunk counts, e.g. 1000,10000,50000")
+        raise argparse.ArgumentTypeError("--sizes takes comma-separated chunk counts, e.g. 1000,10000,50000") from None
     if not sizes or sizes[0] <= 0:
         raise argparse.ArgumentTypeError("--sizes needs positive chunk counts")
     return sizes
@@ -222,8 +222,10 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
         row["ours_parts"] = {
             "query embedding": summary(latencies(embedder.embed_query, queries, warm_up=False)),
             "dense (Chroma + rows)": summary(latencies(
-                lambda q: index.resolve(index.nearest_ids(vectors[q], 20), 20), queries, warm_up=False)),
-            "keyword (FTS5 BM25)": summary(latencies(lambda q: index.keyword_search(q, 20), queries, warm_up=False)),
+                lambda q, index=index, vectors=vectors: index.resolve(index.nearest_ids(vectors[q], 20), 20),
+                queries, warm_up=False)),
+            "keyword (FTS5 BM25)": summary(latencies(lambda q, index=index: index.keyword_search(q, 20), queries,
+                                                     warm_up=False)),
         }
         if naive_grower is not None:
             started = time.perf_counter()

@@ -1,7 +1,6 @@
 """Knowledge administration in the core: admins, uploads, replacement, removal, locking."""
 from __future__ import annotations
 
-import io
 import threading
 
 import pytest

@@ -17,7 +17,6 @@ from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import dm, mention
 from tests.test_sensitive_probes import HELD_OUT, PROBES
 
-from .conftest import KNOWLEDGE
 
 CONFIDENTIAL = """---
 title: Merger Plans

@@ -19,7 +19,7 @@ from ingest.chunking import chunk_document, split_sections
 from ingest.embeddings import Embedder, token_counter, default_model_path
 from ingest.loaders import LoadError, load_bytes, clean_markdown
 
-from .conftest import CORPORA, KNOWLEDGE, ROOT, corpus_paths, requires_shared
+from .conftest import KNOWLEDGE, ROOT, corpus_paths, requires_shared
 
 POLICY = """---
 title: Data Residency Policy

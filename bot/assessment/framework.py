@@ -239,7 +239,7 @@ def _citation(ctx: _Ctx, node: Node, what: str) -> Citation:
 
 def _approaches(ctx: _Ctx, node: Node) -> dict[str, Approach]:
     approaches: dict[str, Approach] = {}
-    for approach_id, (key, value) in ctx.free_mapping(node, "approaches").items():
+    for approach_id, (_key, value) in ctx.free_mapping(node, "approaches").items():
         what = f"approach '{approach_id}'"
         items = ctx.mapping(value, what, ("title", "short", "document", "sections"))
         document = ctx.text(items["document"][1], f"{what}.document")

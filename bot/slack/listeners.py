@@ -248,7 +248,7 @@ class Listeners:
         self.progress_interval = progress_interval
         self.background: list[threading.Thread] = []  # re-ingest threads (tests join them)
         self.executor = None  # Bolt's listener executor, set by build_app
-        self.audience = AudienceResolver(service.audience_groups)
+        self.audience = AudienceResolver(lambda: service.audience_groups())
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait for running listeners and background jobs (tests; graceful shutdown)."""
