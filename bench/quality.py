@@ -14,7 +14,13 @@ BUNDLED = {"knowledge": "knowledge", "site-policy": "site-policy", "18f-handbook
 
 
 def eval_questions() -> list[EvalQuestion]:
+    """The held-out split: quality is reported on it."""
     return load_eval_set(EVAL_QUESTIONS).select("test")
+
+
+def all_eval_questions() -> list[EvalQuestion]:
+    """Every question, answerable or not: realistic traffic for latency and memory runs."""
+    return load_eval_set(EVAL_QUESTIONS).questions
 
 
 def coverable(questions: Iterable[EvalQuestion], corpus_names: Iterable[str]) -> list[EvalQuestion]:

@@ -115,7 +115,7 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     from bot.retrieval import Retriever
 
     from . import corpus, ours, procs, slack_ack
-    from .quality import coverable, eval_questions
+    from .quality import all_eval_questions, coverable, eval_questions
     from .machine import load_average
     from .stats import latencies, median, summary
 
@@ -197,7 +197,7 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     r["reingest"] = re
 
     # 3. Latency against index size -----------------------------------------------------------------
-    all_questions = [q.q for q in eval_questions()]
+    all_questions = [q.question for q in all_eval_questions()]
     queries = (all_questions * (n_queries // len(all_questions) + 1))[:n_queries]
     grower = ours.OursGrower(service.index, bundle, workspace / "grown-ours")
     naive_grower = baseline.NaiveGrower(naive, bundle, workspace / "grown-naive") if naive is not None else None

@@ -36,13 +36,13 @@ def main(argv=None) -> None:
     from bot.core import AdvisorService
 
     from bench.ours import settings_for
-    from bench.quality import eval_questions
+    from bench.quality import all_eval_questions
 
     started = time.perf_counter()
     service = AdvisorService(settings_for(args.home, args.knowledge))
     service.warm_up()
     warm_s = time.perf_counter() - started
-    questions = [q.q for q in eval_questions()][: args.questions]
+    questions = [q.question for q in all_eval_questions()][: args.questions]
     for q in questions:
         service.ask(q, user="bench", channel="CBENCH")
     peak_mb = peak_rss_mb()
