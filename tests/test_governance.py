@@ -254,3 +254,25 @@ def test_assessment_report_in_slack_lists_only_policies_open_to_everyone(built_i
     classification = {s: d["classification"] for s, d in service.index.documents().items()}
     assert any(classification[p["source"]] == "confidential" for p in local["policies"]), local["policies"]
     assert shared["policies"] and all(classification[p["source"]] != "confidential" for p in shared["policies"])
+
+
+def test_lookups_are_cached_and_failures_fail_closed():
+    from bot.slack.audience import AudienceResolver
+    from tests.support.fake_client import FakeClient
+
+    now = [0.0]
+    client = FakeClient()
+    resolver = AudienceResolver(lambda: set(), clock=lambda: now[0])
+    calls = []
+    client.users_info = lambda user: calls.append(user) or {"user": {"id": user}}
+    assert resolver.viewer(client, "U1", "D1", private=True).member
+    assert resolver.viewer(client, "U1", "D1", private=True).member and calls == ["U1"]
+    now[0] += 301
+    resolver.viewer(client, "U1", "D1", private=True)
+    assert calls == ["U1", "U1"]  # the TTL expired
+
+    def broken(**_):
+        raise OSError("network down")
+
+    client.users_info = broken
+    assert not resolver.viewer(client, "U2", "D2", private=True).member

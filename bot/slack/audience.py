@@ -22,6 +22,8 @@ from ..access import Viewer
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 300.0
+# The workspace's guest list pages through every user: refreshed less often than the rest.
+GUESTS_TTL_SECONDS = 3600.0
 MAX_CHANNEL_MEMBERS = 5000  # beyond this a channel is not enumerated; it counts as having guests
 
 
@@ -31,15 +33,16 @@ class _Cache:
         self.items: dict[str, tuple[float, object]] = {}
         self.lock = threading.Lock()
 
-    def get(self, key: str, load: Callable[[], object]):
+    def get(self, key: str, load: Callable[[], object], ttl: float | None = None):
         now = self.clock()
         with self.lock:
             hit = self.items.get(key)
-            if hit and now - hit[0] < self.ttl:
+            if hit and now - hit[0] < (self.ttl if ttl is None else ttl):
                 return hit[1]
         value = load()
-        with self.lock:
-            self.items[key] = (now, value)
+        if value is not None:  # a failed lookup that has no safe default is tried again next time
+            with self.lock:
+                self.items[key] = (now, value)
         return value
 
 
@@ -100,7 +103,7 @@ class AudienceResolver:
                 if not cursor:
                     return frozenset(guests)
 
-        return self.cache.get("guests", lambda: self._call("users.list", load, None))
+        return self.cache.get("guests", lambda: self._call("users.list", load, None), ttl=GUESTS_TTL_SECONDS)
 
     def _has_guests(self, client: WebClient, channel: str) -> bool:
         def load() -> bool:
