@@ -155,6 +155,10 @@ class AdvisorService:
             self.store.add_message(conversation, "assistant", answer.text, answer.id)
         return answer
 
+    def has_answered_in(self, conversation: str) -> bool:
+        """Whether the bot has taken part in this conversation (a Slack thread it answered)."""
+        return self.store.has_conversation(conversation)
+
     def _standalone(self, question: str, history: list[dict]) -> str:
         previous = [t["text"] for t in history if t["role"] == "user"]
         if not previous:

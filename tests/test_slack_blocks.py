@@ -113,7 +113,9 @@ def test_manifest_declares_what_the_listeners_need():
     assert {"app_mentions:read", "chat:write", "im:history", "im:read", "im:write", "commands", "users:read",
             "files:read", "channels:history", "assistant:write"} <= scopes
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert events == {"app_mention", "message.im", "app_home_opened", "assistant_thread_started"}
+    assert events == {"app_mention", "message.im", "message.channels", "message.groups", "app_home_opened",
+                      "assistant_thread_started"}
+    assert {"channels:read", "groups:read", "groups:history", "usergroups:read"} <= scopes  # audiences, follow-ups
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/advisor"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True

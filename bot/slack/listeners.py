@@ -283,8 +283,11 @@ class Listeners:
                               event.get("user") or event.get("bot_id"), assistant=False)
 
     def on_message(self, event: dict, context, client: WebClient) -> None:
+        if event.get("channel_type") in ("channel", "group"):
+            self.on_thread_reply(event, context, client)
+            return
         if event.get("channel_type") != "im":
-            return  # channel messages: only mentions are answered (app_mention)
+            return
         if self._skip(event, context):
             return
         if event.get("files"):  # a file shared with the bot: an admin's policy upload
@@ -294,6 +297,22 @@ class Listeners:
         self.answer_in_thread(client, event["channel"], thread_ts or event["ts"],
                               clean_question(event.get("text"), context.bot_user_id),
                               event.get("user") or event.get("bot_id"), assistant=bool(thread_ts))
+
+    def on_thread_reply(self, event: dict, context, client: WebClient) -> None:
+        """A reply without a mention in a channel thread the bot has answered in is a follow-up;
+        anything else in channels is answered only when it mentions the bot (app_mention)."""
+        thread_ts, text = event.get("thread_ts"), event.get("text") or ""
+        if not thread_ts or thread_ts == event.get("ts") or self._skip(event, context):
+            return
+        bot = context.bot_user_id or ""
+        if bot and f"<@{bot}" in text:
+            return  # the app_mention event for the same message answers it
+        if re.match(r"\s*<[@!]", text):
+            return  # addressed to someone else (or to everyone), not to the bot
+        if not self.service.has_answered_in(conversation_key(event["channel"], thread_ts)):
+            return
+        self.answer_in_thread(client, event["channel"], thread_ts, clean_question(text, bot),
+                              event.get("user") or event.get("bot_id"), assistant=False)
 
     def on_upload(self, event: dict, context, client: WebClient) -> None:
         try:
