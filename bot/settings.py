@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     http_threads: int = Field(16, ge=1, le=256, validation_alias="ADVISOR_HTTP_THREADS")
 
     log_level: str = Field("INFO", validation_alias="ADVISOR_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field("text", validation_alias="ADVISOR_LOG_FORMAT")
 
     @field_validator("home")
     @classmethod

@@ -84,3 +84,15 @@ def test_serve_socket_mode_uses_the_app_token(bot_settings, mock_slack, monkeypa
     assert stub.warmed == 1
     assert [h.app_token for h in started] == [mock_slack.app_token]
     assert started[0].client.web_client.base_url == mock_slack.api_url
+
+
+def test_json_log_lines_carry_the_error_id():
+    import json
+    import logging
+
+    from bot.slack.server import JsonFormatter
+
+    record = logging.LogRecord("bot.slack", logging.ERROR, __file__, 1,
+                               "answering in %s failed (error id %s)", ("C1", "3f9a1c2b"), None)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "ERROR" and line["error_id"] == "3f9a1c2b" and "C1" in line["message"]
