@@ -422,4 +422,12 @@ class AdvisorService:
             "llm": self.settings.llm,
             "llm_local": self.settings.llm_local or None,
             "ingest_running": self.ingest_running(),
+            "framework": self._framework_status(),
         }
+
+    def _framework_status(self) -> str:
+        path = self.settings.framework_path
+        if not path.exists():
+            return f"none: no {path.name} in the knowledge folder (assessments are unavailable)"
+        error = self.frameworks.last_error
+        return f"{path}" + (f" (the last valid version is in use: {error.reason})" if error else "")

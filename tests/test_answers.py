@@ -205,3 +205,14 @@ def test_coverage_gap_rules():
     assert find_gap("who's the on-call this week?", 0.55, df) is not None
     assert find_gap("who's the on-call this week?", 0.70, df) is None
     assert find_gap("Can we use Bedrock for summaries?", 0.30, df) is None
+
+
+def test_status_names_the_framework_in_use_or_its_absence(service, tmp_path, make_settings, embedder):
+    assert service.status()["framework"].endswith("assessment.yaml")
+    knowledge = tmp_path / "policies-only"
+    knowledge.mkdir()
+    (knowledge / "travel.md").write_text("# Travel\n\n## Booking\nBook trips two weeks ahead.\n")
+    bare = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge))
+    bare._embedder = embedder
+    assert not bare.ingest().failed  # a missing framework is not a failed document
+    assert bare.status()["framework"].startswith("none: no assessment.yaml")
