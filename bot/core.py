@@ -143,6 +143,7 @@ class AdvisorService:
             answer = self._compose(question, standalone, history, retrieval, route, on_text)
         answer.standalone_question = standalone if standalone != question else None
         answer.retrieved = [h.chunk for h in hits]
+        self._link_sources(answer.sources)
         if retrieval.withheld:
             # Never what they say: only that something was left out, and where to ask instead.
             answer.withheld = retrieval.withheld
@@ -154,6 +155,12 @@ class AdvisorService:
             self.store.add_message(conversation, "user", question)
             self.store.add_message(conversation, "assistant", answer.text, answer.id)
         return answer
+
+    def _link_sources(self, sources: list[dict]) -> None:
+        """Each source's ``url`` (front matter), so shells can make citations clickable."""
+        for source in sources:
+            row = self.index.document(source["source"]) or {}
+            source["url"] = row.get("url") or ""
 
     def has_answered_in(self, conversation: str) -> bool:
         """Whether the bot has taken part in this conversation (a Slack thread it answered)."""

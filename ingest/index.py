@@ -151,7 +151,7 @@ class KnowledgeIndex:
             db.execute("delete from chunks where source = ?", [doc["source"]])
             if chunks:
                 db["chunks"].insert_all(chunks, pk="id")
-            db["documents"].upsert(doc, pk="source")
+            db["documents"].upsert(doc, pk="source", alter=True)
         new_ids = {c["id"] for c in chunks}
         return [i for i in old if i not in new_ids]
 

@@ -140,6 +140,11 @@ def _normalise_metadata(meta: dict) -> dict:
         value = meta.get(key)
         if value is not None and not isinstance(value, (dict, list)):
             out[key] = str(value).strip()
+    url = meta.get("url")
+    if url is not None:
+        if not (isinstance(url, str) and re.match(r"https?://\S+$", url.strip())):
+            raise LoadError("front matter url must be an http(s) address")
+        out["url"] = url.strip()
     classification = meta.get("classification")
     if classification is not None:
         value = str(classification).strip().lower()

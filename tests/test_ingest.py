@@ -415,3 +415,10 @@ def test_plain_text_sections_become_citations(tmp_path, embedder):
     ids = [c["id"] for c in index.all_chunks()]
     units = index.units_of(ids)
     assert set(units) <= set(ids) and any("rework" in text for items in units.values() for text, _ in items)
+
+
+def test_front_matter_url_is_kept_and_checked():
+    doc = load_bytes("x.md", b"---\ntitle: X\nurl: https://wiki.example.com/x\n---\n# X\n\nText.")
+    assert doc.metadata["url"] == "https://wiki.example.com/x"
+    with pytest.raises(LoadError, match="url must be an http"):
+        load_bytes("y.md", b"---\ntitle: Y\nurl: javascript:alert(1)\n---\n# Y\n\nText.")

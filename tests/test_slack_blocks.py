@@ -44,7 +44,7 @@ def test_answer_blocks_have_sources_route_and_feedback():
     kinds = [b["type"] for b in rendered]
     assert kinds == ["section", "section", "context", "actions"]
     assert rendered[0]["text"]["text"] == "Spend needs approval [1]."
-    assert rendered[1]["text"]["text"] == "*Sources*\n[1] AI Spend Approval Policy › Scope › Hosted APIs"
+    assert rendered[1]["text"]["text"] == "*Sources*\n[1] AI Spend Approval Policy › Scope › Hosted APIs · `policies/x.md`"
     assert rendered[2]["elements"][0]["text"].startswith("self-hosted model — confidential source")
     buttons = rendered[3]["elements"]
     assert [b["action_id"] for b in buttons] == ["feedback_helpful", "feedback_not_helpful"]
@@ -121,3 +121,12 @@ def test_manifest_declares_what_the_listeners_need():
     assert manifest["settings"]["socket_mode_enabled"] is True
     home = manifest["features"]["app_home"]
     assert home["home_tab_enabled"] and home["messages_tab_enabled"]
+
+
+def test_citations_link_to_the_document_url_when_it_has_one():
+    source = {"n": 2, "source": "policies/spend.md", "title": "Spend & Approvals", "section": "Limits",
+              "url": "https://wiki.example.com/ai/spend?x=1&y=2"}
+    assert blocks.source_line(source) == \
+        "[2] <https://wiki.example.com/ai/spend?x=1&amp;y=2|Spend &amp; Approvals › Limits> (wiki.example.com)"
+    hostile = dict(source, url="javascript:alert(1)")
+    assert blocks.source_line(hostile) == "[2] Spend &amp; Approvals › Limits · `policies/spend.md`"

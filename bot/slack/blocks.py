@@ -194,7 +194,11 @@ def source_line(source: Mapping[str, Any]) -> str:
     title = source.get("title") or source.get("source") or "source"
     section_name = (source.get("section") or "").replace(" > ", " › ")
     label = f"{title} › {section_name}" if section_name else title
-    return f"[{source.get('n', '?')}] {escape(label)}"
+    linked = _link(source["url"], escape(label)) if source.get("url") else None
+    if linked is None:  # no address (or not a web one): the document's path says where it is
+        where = source.get("source")
+        return f"[{source.get('n', '?')}] {escape(label)}" + (f" · `{escape(where)}`" if where else "")
+    return f"[{source.get('n', '?')}] {linked}"
 
 
 def sources_blocks(sources: Sequence[Mapping[str, Any]], abstained: bool) -> list[Block]:
