@@ -162,6 +162,12 @@ class AdvisorService:
             row = self.index.document(source["source"]) or {}
             source["url"] = row.get("url") or ""
 
+    def record_feedback(self, answer_id: str, user: str, helpful: bool) -> bool:
+        return self.store.record_feedback(answer_id, user, "helpful" if helpful else "not_helpful")
+
+    def record_feedback_reason(self, answer_id: str, user: str, reason: str) -> bool:
+        return self.store.record_feedback_reason(answer_id, user, reason)
+
     def has_answered_in(self, conversation: str) -> bool:
         """Whether the bot has taken part in this conversation (a Slack thread it answered)."""
         return self.store.has_conversation(conversation)

@@ -66,6 +66,8 @@ class Store:
                 {"id": int, "at": str, "answer_id": str, "user": str, "value": str}, pk="id"
             )
             db["feedback"].create_index(["answer_id", "user"], unique=True)
+        if "reason" not in db["feedback"].columns_dict:
+            db["feedback"].add_column("reason", str)
         if "slack_events" not in tables:
             db["slack_events"].create({"event_id": str, "at": str}, pk="event_id")
         if "assessment_origins" not in tables:
@@ -119,6 +121,13 @@ class Store:
             "select 1 from messages where conversation = ? limit 1", [conversation]).fetchone())
 
     # --- feedback ------------------------------------------------------------------------
+
+    def record_feedback_reason(self, answer_id: str, user: str, reason: str) -> bool:
+        """What was wrong with an answer the user voted down; False without such a vote."""
+        with write_transaction(self.db):
+            cursor = self.db.execute("update feedback set reason = ? where answer_id = ? and user = ? "
+                                     "and value = 'not_helpful'", [reason, answer_id, user])
+        return cursor.rowcount > 0
 
     def record_feedback(self, answer_id: str, user: str, value: str) -> bool:
         """Store a vote; a user's later vote on the same answer replaces the earlier one.

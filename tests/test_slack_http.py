@@ -275,15 +275,26 @@ def test_feedback_click_is_stored(bot):
     assert thanks.payload["text"] == "Thanks for the feedback." and thanks.payload["replace_original"] is False
     answer_id = values["feedback_not_helpful"]
     assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id)] == [("UBOB", "not_helpful")]
+    # a 👎 asks (optionally, with one click) what was wrong; the reason is stored with the vote
+    reasons = button_values(thanks.payload["blocks"])
+    assert set(reasons) == {"feedback_reason_wrong", "feedback_reason_off_topic", "feedback_reason_sources",
+                            "feedback_reason_other"}
+    bot.sender.block_action("feedback_reason_sources", reasons["feedback_reason_sources"], user_id="UBOB",
+                            channel_id="CFEED", message=message, response_url=url)
+    assert bot.mock.wait_for_response("feedback", 2)[-1].payload["text"] == "Noted, thank you."
+    assert [f["reason"] for f in bot.service.store.feedback(answer_id)] == ["sources"]
+    bot.sender.block_action("feedback_reason_other", f"{answer_id}|other", user_id="UCAROL",
+                            channel_id="CFEED", message=message, response_url=url)  # no vote of hers to explain
+    assert "couldn't find your vote" in bot.mock.wait_for_response("feedback", 3)[-1].payload["text"]
 
     bot.sender.block_action("feedback_helpful", values["feedback_helpful"], user_id="UBOB", channel_id="CFEED",
                             message=message, response_url=url)
-    bot.mock.wait_for_response("feedback", 2)
+    bot.mock.wait_for_response("feedback", 4)
     assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id)] == [("UBOB", "helpful")]
 
     bot.sender.block_action("feedback_helpful", "no-such-answer", user_id="UBOB", channel_id="CFEED",
                             message=message, response_url=url)
-    assert "couldn't find" in bot.mock.wait_for_response("feedback", 3)[-1].payload["text"]
+    assert "couldn't find" in bot.mock.wait_for_response("feedback", 5)[-1].payload["text"]
 
 
 # --- request verification and retries -----------------------------------------------------------------

@@ -221,6 +221,20 @@ def feedback_block(answer_id: str) -> Block:
     }
 
 
+FEEDBACK_REASON = "feedback_reason"
+FEEDBACK_REASONS = (("wrong", "Wrong or out of date"), ("off_topic", "Didn't answer my question"),
+                    ("sources", "Missing or wrong sources"), ("other", "Something else"))
+
+
+def feedback_reason_blocks(answer_id: str) -> list[Block]:
+    """After a 👎: what was wrong (optional; one click)."""
+    return [
+        section("Thanks. What was wrong with it? (optional)"),
+        {"type": "actions", "block_id": f"feedback_reason:{answer_id}", "elements": [
+            button(label, f"{FEEDBACK_REASON}_{key}", f"{answer_id}|{key}") for key, label in FEEDBACK_REASONS]},
+    ]
+
+
 def answer_context(answer) -> str:
     line = escape(answer.route_label)
     if getattr(answer, "error", None):

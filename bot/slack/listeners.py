@@ -266,6 +266,7 @@ class Listeners:
         app.command("/advisor")(self.on_command)
         app.action(blocks.FEEDBACK_HELPFUL)(self.on_feedback)
         app.action(blocks.FEEDBACK_NOT_HELPFUL)(self.on_feedback)
+        app.action(re.compile("^" + blocks.FEEDBACK_REASON + "_"))(self.on_feedback_reason)
         app.action(blocks.ADMIN_REINGEST)(self.on_admin_reingest)
         app.action(re.compile("^" + blocks.ASSESS_PREFIX))(self.on_assess_action)
         app.error(self.on_error)
@@ -473,14 +474,33 @@ class Listeners:
     def on_feedback(self, ack, body: dict, action: dict, respond, client: WebClient) -> None:
         ack()
         user = (body.get("user") or {}).get("id") or ""
-        value = "helpful" if action.get("action_id") == blocks.FEEDBACK_HELPFUL else "not_helpful"
+        helpful = action.get("action_id") == blocks.FEEDBACK_HELPFUL
+        answer_id = action.get("value") or ""
+        follow_up = None
         try:
-            stored = self.service.store.record_feedback(action.get("value") or "", user, value)
+            stored = self.service.record_feedback(answer_id, user, helpful)
             text = ("Thanks for the feedback." if stored
                     else "I couldn't find that answer any more, so the feedback was not recorded.")
+            if stored and not helpful:
+                follow_up = blocks.feedback_reason_blocks(answer_id)
         except Exception:  # noqa: BLE001
             error_id = new_error_id()
             log.exception("storing feedback from %s failed (error id %s)", user, error_id)
+            text = blocks.error_text(error_id, "saving your feedback")
+        self._ephemeral(body, respond, client, user, text, follow_up)
+
+    def on_feedback_reason(self, ack, body: dict, action: dict, respond, client: WebClient) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id") or ""
+        answer_id, _, reason = (action.get("value") or "").partition("|")
+        if reason not in dict(blocks.FEEDBACK_REASONS):
+            return
+        try:
+            stored = self.service.record_feedback_reason(answer_id, user, reason)
+            text = "Noted, thank you." if stored else "I couldn't find your vote on that answer any more."
+        except Exception:  # noqa: BLE001
+            error_id = new_error_id()
+            log.exception("storing a feedback reason from %s failed (error id %s)", user, error_id)
             text = blocks.error_text(error_id, "saving your feedback")
         self._ephemeral(body, respond, client, user, text)
 
@@ -526,18 +546,19 @@ class Listeners:
             self._ephemeral(body, respond, client, user, blocks.error_text(error_id, "handling that button"))
 
     @staticmethod
-    def _ephemeral(body: dict, respond, client: WebClient, user: str, text: str) -> None:
+    def _ephemeral(body: dict, respond, client: WebClient, user: str, text: str,
+                   message_blocks: list | None = None) -> None:
         try:
             if body.get("response_url"):
-                respond(text=text, response_type="ephemeral", replace_original=False)
+                respond(text=text, blocks=message_blocks, response_type="ephemeral", replace_original=False)
                 return
             channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
             if channel:
                 message = body.get("message") or {}
-                client.chat_postEphemeral(channel=channel, user=user, text=text,
+                client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=message_blocks,
                                           thread_ts=message.get("thread_ts"))
             else:
-                client.chat_postMessage(channel=user, text=text)
+                client.chat_postMessage(channel=user, text=text, blocks=message_blocks)
         except Exception:  # noqa: BLE001
             log.exception("could not acknowledge %s's click", user)
 
