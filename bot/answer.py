@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ingest.chunking import sentence_units
 
-from .retrieval import Hit
+from .retrieval import Hit, stem
 
 SYSTEM_PROMPT = (
     "You are GenAI Strategy Advisor, an assistant for engineers deciding how to adopt generative AI "
@@ -129,14 +129,7 @@ def clean_citations(text: str, n_sources: int) -> tuple[str, list[int]]:
 
 
 def terms(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+    return {stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
 _REFERRING = frozenset("it its they them their that those this these there one ones".split())

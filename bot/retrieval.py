@@ -12,6 +12,7 @@ Relevance for abstention is the dense score of the best chunk, comparable across
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Literal
@@ -21,13 +22,11 @@ from ingest.embeddings import Embedder
 
 Mode = Literal["hybrid", "dense", "keyword"]
 
-# Chosen on the dev split of tests/eval/questions.yaml (see the README's Evaluation section).
+# Chosen on the dev split of tests/eval/questions.yaml (see the README's Answers and evaluation).
 KEYWORD_WEIGHT = 0.4  # bonus for a chunk that covers all of the question's keywords
 POOL = 30  # candidates per retriever before fusion
 UNIT_POOL = 80  # nearest sentences considered
-UNIT_WEIGHT = 0.5
-IDF = True
-DOC_WEIGHT = 0.0  # a chunk's dense score: its own similarity blended with its best sentence's
+UNIT_WEIGHT = 0.5  # a chunk's dense score: its own similarity blended with its best sentence's
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -120,41 +119,25 @@ class Retriever:
         return max(chunk, UNIT_WEIGHT * unit + (1 - UNIT_WEIGHT) * chunk)
 
     def _fuse(self, question: str, similarity: dict[str, float], rows: dict[str, dict], matched: set[str]) -> dict:
-        wanted = {_stem(w) for w in keywords(question)}
-        weight = self._idf(wanted) if IDF else {w: 1.0 for w in wanted}
+        wanted = {stem(w) for w in keywords(question)}
+        weight = self._idf(wanted)
         total = sum(weight.values()) or 1.0
         scores = {}
         for cid, sim in similarity.items():
             bonus = 0.0
             if wanted and cid in matched:
-                have = {_stem(w) for w in keywords(rows[cid]["text"])}
+                have = {stem(w) for w in keywords(rows[cid]["text"])}
                 bonus = KEYWORD_WEIGHT * sum(weight[w] for w in wanted & have) / total
             scores[cid] = sim + bonus
-        if DOC_WEIGHT:
-            best: dict[str, list[float]] = {}
-            for cid, sim in similarity.items():
-                best.setdefault(rows[cid]["source"], []).append(sim)
-            for cid in scores:
-                sims = sorted(best[rows[cid]["source"]], reverse=True)[:3]
-                scores[cid] += DOC_WEIGHT * sum(sims) / 3
         return scores
 
     def _idf(self, words: set[str]) -> dict[str, float]:
-        import math
-
-        docs = max(1, self.index.counts()[1])
-        out = {}
-        for w in words:
-            try:
-                df = self.index.db.execute("select count(*) from chunks_fts where chunks_fts match ?",
-                                           [f'"{w}"*']).fetchone()[0]
-            except Exception:
-                df = 0
-            out[w] = math.log(1 + docs / (1 + df))
-        return out
+        """Rarer words weigh more; a stem counts every word it begins."""
+        chunks = max(1, self.index.counts()[1])
+        return {w: math.log(1 + chunks / (1 + self.index.document_frequency(w, prefix=True))) for w in words}
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     for suffix in ("ing", "ies", "es", "ed", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]

@@ -234,12 +234,13 @@ class KnowledgeIndex:
         )
         return [(row, -row.pop("rank")) for row in rows]
 
-    def document_frequency(self, term: str) -> int:
-        """How many chunks contain ``term`` (as a word, case-insensitive)."""
+    def document_frequency(self, term: str, prefix: bool = False) -> int:
+        """How many chunks contain ``term`` (as a word, case-insensitive; with ``prefix``, any
+        word that begins with it)."""
         words = re.findall(r"\w+", term.lower())
         if not words:
             return 0
-        phrase = '"' + " ".join(words) + '"'
+        phrase = '"' + " ".join(words) + '"' + ("*" if prefix else "")
         return self.db.execute("select count(*) from chunks_fts where chunks_fts match ?", [phrase]).fetchone()[0]
 
     # --- Chroma ----------------------------------------------------------------------------
