@@ -7,8 +7,7 @@ import yaml
 
 from bot.answer import Answer
 from bot.slack import blocks
-from bot.slack.listeners import ThreadReply, clean_question
-from tests.support.fake_client import FakeClient
+from bot.slack.listeners import clean_question
 
 
 def make_answer(text: str, **kw) -> Answer:
@@ -39,16 +38,18 @@ def test_markdown_becomes_mrkdwn():
     assert lines[6:] == ["```", "**raw** &lt;tag&gt;", "```"]
 
 
-def test_answer_blocks_have_sources_route_and_feedback():
-    rendered = blocks.answer_blocks(make_answer("Spend needs approval [1]."))
+def test_answer_blocks_have_markdown_sources_route_and_feedback_footer():
+    rendered = blocks.answer_blocks(make_answer("Spend needs approval [1].\n\n| Tier | Limit |\n|---|---|\n| A | 5k |"))
     kinds = [b["type"] for b in rendered]
-    assert kinds == ["section", "section", "context", "actions"]
-    assert rendered[0]["text"]["text"] == "Spend needs approval [1]."
+    assert kinds == ["markdown", "section", "context", "context_actions"]
+    assert rendered[0]["text"] == "Spend needs approval [1].\n\n| Tier | Limit |\n|---|---|\n| A | 5k |"  # the table survives
     assert rendered[1]["text"]["text"] == "*Sources*\n[1] AI Spend Approval Policy › Scope › Hosted APIs · `policies/x.md`"
     assert rendered[2]["elements"][0]["text"].startswith("self-hosted model — confidential source")
-    buttons = rendered[3]["elements"]
-    assert [b["action_id"] for b in buttons] == ["feedback_helpful", "feedback_not_helpful"]
-    assert {b["value"] for b in buttons} == {"abc123def456"}
+    [buttons] = rendered[3]["elements"]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == blocks.FEEDBACK
+    assert blocks.parse_feedback(buttons["positive_button"]["value"]) == ("abc123def456", True)
+    assert blocks.parse_feedback(buttons["negative_button"]["value"]) == ("abc123def456", False)
+    assert blocks.parse_feedback("sideways|abc") is None and blocks.parse_feedback("up|") is None
 
 
 def test_abstained_answer_lists_closest_documents():
@@ -56,16 +57,31 @@ def test_abstained_answer_lists_closest_documents():
     assert rendered[1]["text"]["text"].startswith("*Closest documents*")
 
 
-def test_long_answers_are_split_within_slack_limits():
+def test_long_answers_continue_in_follow_up_messages_within_slack_limits():
     paragraph = "This sentence is about governance and it keeps going for a while. " * 40  # ~2,700 chars
-    text = "\n\n".join([paragraph] * 80)  # ~215,000 chars: more than 50 blocks' worth
-    rendered = blocks.answer_blocks(make_answer(text))
-    assert len(rendered) == blocks.MAX_BLOCKS
-    sections = [b for b in rendered if b["type"] == "section"]
-    assert all(len(b["text"]["text"]) <= blocks.SECTION_LIMIT for b in sections)
-    assert rendered[-1]["type"] == "actions" and rendered[-2]["type"] == "context"
-    assert "_(truncated)_" in rendered[-4]["text"]["text"]
+    text = "\n\n".join([paragraph] * 80)  # ~215,000 chars
+    messages = blocks.answer_messages(make_answer(text))
+    assert len(messages) > 1
+    for message in messages:
+        markdown = [b for b in message if b["type"] == "markdown"]
+        assert len(markdown) == 1 and len(markdown[0]["text"]) <= 12000 and len(message) <= blocks.MAX_BLOCKS
+    assert sum(len(m[0]["text"]) for m in messages) >= len(text) - 2 * len(messages) * 2  # nothing is lost
+    assert [b["type"] for b in messages[-1]][-2:] == ["context", "context_actions"]
+    assert all(len(m) == 1 for m in messages[:-1])  # sources and feedback once, at the end
+    single = blocks.answer_blocks(make_answer(text))  # a slash-command reply: one message, cut with a note
+    assert len(single[0]["text"]) <= 12000 and single[0]["text"].endswith("_(truncated)_")
     assert len(blocks.answer_fallback(make_answer(text))) <= blocks.FALLBACK_LIMIT
+
+
+def test_markdown_for_slack_keeps_web_links_and_neutralises_everything_else():
+    md = ("See [the guide](https://example.com/g?a=1&b=2), [Reset](http://evil.example/sso), "
+          "[team](!channel), ![x](javascript:alert(1)), <!here>, <@U123|bob>, @channel and ops@example.com.")
+    safe = blocks.safe_markdown(md)
+    assert "[the guide](https://example.com/g?a=1&b=2) (example.com)" in safe
+    assert "[Reset](http://evil.example/sso) (evil.example)" in safe
+    assert "team (!channel)" in safe and "](!channel)" not in safe and "x (javascript:alert(1))" in safe
+    assert "<" not in safe and ">" not in safe
+    assert "@channel" not in safe and "@\u2060channel" in safe and "ops@example.com" in safe
 
 
 def test_split_text_prefers_paragraphs_then_lines_then_words():
@@ -92,35 +108,47 @@ def test_home_view_shows_status_and_admin_button_only_for_admins():
 
 
 
-def test_progress_updates_are_throttled():
-    now = [0.0]
-    client = FakeClient()
-    reply = ThreadReply(client, "C1", "100.1", interval=1.0, clock=lambda: now[0])
-    reply.start()
-    for step in range(50):  # 50 partial texts over 5 simulated seconds
-        now[0] = step * 0.1
-        reply.partial("word " * (step + 1))
-    reply.finish("done", [{"type": "section", "text": {"type": "mrkdwn", "text": "done"}}])
-    updates = [kw for kind, kw in client.calls if kind == "update"]
-    assert client.calls[0] == ("post", {"channel": "C1", "thread_ts": "100.1", "text": blocks.THINKING})
-    assert 4 <= len(updates) - 1 <= 5  # at most one partial update a second, plus the final one
-    assert updates[-1]["text"] == "done" and updates[-1]["blocks"]
+MANIFESTS = Path(blocks.__file__).parent
 
 
-def test_manifest_declares_what_the_listeners_need():
-    manifest = yaml.safe_load((Path(blocks.__file__).parent / "manifest.yaml").read_text())
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"app_mentions:read", "chat:write", "im:history", "im:read", "im:write", "commands", "users:read",
-            "files:read", "channels:history", "assistant:write"} <= scopes
-    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert events == {"app_mention", "message.im", "message.channels", "message.groups", "app_home_opened",
-                      "assistant_thread_started"}
-    assert {"channels:read", "groups:read", "groups:history", "usergroups:read"} <= scopes  # audiences, follow-ups
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/advisor"]
-    assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert manifest["settings"]["socket_mode_enabled"] is True
-    home = manifest["features"]["app_home"]
-    assert home["home_tab_enabled"] and home["messages_tab_enabled"]
+def test_manifests_declare_exactly_what_the_listeners_need():
+    from bot.slack.listeners import ASK_ABOUT_MESSAGE, EVENTS, MESSAGE_SUBSCRIPTIONS, SUGGESTED_PROMPTS
+
+    socket = yaml.safe_load((MANIFESTS / "manifest.yaml").read_text())
+    http = yaml.safe_load((MANIFESTS / "manifest-http.yaml").read_text())
+    for manifest in (socket, http):
+        features = manifest["features"]
+        assert "assistant_view" not in features  # legacy since the agent experience
+        agent = features["agent_view"]
+        assert agent["agent_description"] and 1 <= len(agent["suggested_prompts"]) <= 4
+        assert agent["suggested_prompts"] == SUGGESTED_PROMPTS  # the Messages tab shows the same
+        assert {"title": "Start an assessment", "message": "Start an assessment"} in agent["suggested_prompts"]
+        [shortcut] = features["shortcuts"]
+        assert shortcut == {"name": "Ask the advisor about this", "type": "message", "callback_id": ASK_ABOUT_MESSAGE,
+                            "description": shortcut["description"]} and len(shortcut["name"]) <= 24 + 2
+        events = manifest["settings"]["event_subscriptions"]["bot_events"]
+        listened = {e for e in EVENTS if e != "message"} | set(MESSAGE_SUBSCRIPTIONS)
+        assert sorted(events) == sorted(listened)  # every subscription has a listener and vice versa
+        scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+        assert scopes == {"app_mentions:read", "assistant:write", "chat:write", "commands", "im:history", "im:write",
+                          "channels:history", "groups:history", "channels:read", "groups:read", "mpim:read",
+                          "users:read", "usergroups:read", "files:read"}
+        assert [c["command"] for c in features["slash_commands"]] == ["/advisor"]
+        assert manifest["settings"]["interactivity"]["is_enabled"] is True
+        assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
+    assert socket["settings"]["socket_mode_enabled"] is True and http["settings"]["socket_mode_enabled"] is False
+    assert "request_url" not in socket["settings"]["event_subscriptions"]
+    url = "https://YOUR-HOST/slack/events"
+    assert http["settings"]["event_subscriptions"]["request_url"] == url
+    assert http["settings"]["interactivity"]["request_url"] == url
+    assert http["features"]["slash_commands"][0]["url"] == url
+    # apart from how Slack reaches the bot, the two are the same app
+    for manifest in (socket, http):
+        manifest["settings"].pop("socket_mode_enabled")
+        manifest["settings"]["event_subscriptions"].pop("request_url", None)
+        manifest["settings"]["interactivity"].pop("request_url", None)
+        manifest["features"]["slash_commands"][0].pop("url", None)
+    assert socket == http
 
 
 def test_citations_link_to_the_document_url_when_it_has_one():

@@ -11,6 +11,7 @@ import pytest
 from bot.answer import Answer
 from bot.core import AdvisorService
 from bot.llm.routing import ROUTE_LABELS
+from tests.support.slack_answers import answer_id, is_answer, text_of
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import dm, mention, unique_id, unique_ts
 
@@ -27,36 +28,37 @@ def button_values(blocks: list[dict]) -> dict[str, str]:
 
 # --- mentions and threads ---------------------------------------------------------------------
 
-def test_mention_is_answered_in_a_thread_with_citations_and_feedback(bot):
+def test_mention_is_answered_in_a_thread_with_status_citations_and_feedback(bot):
     event = mention(QUESTION, channel="CMENTION")
     reply, _ = bot.sender.event(event)
     assert reply.status == 200
 
-    [placeholder] = bot.mock.wait_for("chat.postMessage", where=in_thread("CMENTION", event["ts"]))
-    assert placeholder.params["text"] == "Thinking…"
-    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CMENTION")
-    blocks = update.params["blocks"]
+    [status] = bot.mock.wait_for("assistant.threads.setStatus", where=lambda c: c.params["channel_id"] == "CMENTION")
+    assert status.params["thread_ts"] == event["ts"] and status.params["status"]
+    assert "Searching the policies…" in status.params["loading_messages"]
+    [post] = bot.mock.wait_for("chat.postMessage", where=in_thread("CMENTION", event["ts"]))
+    assert post.params["unfurl_links"] is False  # citations do not expand into previews
+    blocks = post.params["blocks"]
+    assert blocks[0]["type"] == "markdown" and re.search(r"\[\d\]", blocks[0]["text"]), "the answer cites"
     text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
-    assert re.search(r"\[\d\]", text), "the answer cites its sources"
     assert "*Sources*" in text and " › " in text
-    values = button_values(blocks)
-    assert set(values) == {"feedback_helpful", "feedback_not_helpful"}
-    record = bot.service.store.answer(values["feedback_helpful"])
+    assert blocks[-1]["type"] == "context_actions"  # feedback in the footer
+    assert not bot.mock.calls_of("chat.update")  # no placeholder to replace
+    record = bot.service.store.answer(answer_id(blocks))
     context = [b for b in blocks if b["type"] == "context"][0]["elements"][0]["text"]
     label = f"{ROUTE_LABELS.get(record['route'], 'no model')} — {record['route_reason']}"
     assert context.startswith(label.replace("&", "&amp;"))  # the route the core chose, e.g. "… — confidential source"
     assert record["conversation"] == f"slack:CMENTION:{event['ts']}"
     assert record["channel"] == "CMENTION" and record["user"] == "UALICE"
-    assert update.token == bot.mock.bot_token
+    assert post.token == bot.mock.bot_token
 
 
 def test_mention_inside_a_thread_replies_in_that_thread(bot):
     root = unique_ts()
     event = mention(QUESTION, channel="CTHREAD", thread_ts=root)
     bot.sender.event(event)
-    [placeholder] = bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "CTHREAD")
-    assert placeholder.params["thread_ts"] == root
-    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CTHREAD")
+    message = bot.mock.wait_for_message("CTHREAD", is_answer)
+    assert message["thread_ts"] == root
 
 
 def test_follow_up_in_the_thread_uses_the_conversation_history(bot, monkeypatch):
@@ -70,19 +72,18 @@ def test_follow_up_in_the_thread_uses_the_conversation_history(bot, monkeypatch)
     monkeypatch.setattr(bot.service, "ask", spy)
     first = mention("Should we use PaaS or self-hosted models?", channel="CFOLLOW")
     bot.sender.event(first)
-    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CFOLLOW")
+    bot.mock.wait_for_message("CFOLLOW", is_answer)
     follow = mention("what are the cons of that?", channel="CFOLLOW", thread_ts=first["ts"])
     bot.sender.event(follow)
-    updates = bot.mock.wait_for("chat.update", 2, where=lambda c: c.params["channel"] == "CFOLLOW"
-                                and c.params.get("blocks"))
-    posts = bot.mock.calls_of("chat.postMessage", where=lambda c: c.params["channel"] == "CFOLLOW")
-    assert [p.params["thread_ts"] for p in posts] == [first["ts"], first["ts"]]
+    bot.mock.wait_for("chat.postMessage", 2, where=lambda c: c.params["channel"] == "CFOLLOW")
+    messages = bot.mock.messages("CFOLLOW")
+    assert [m["thread_ts"] for m in messages] == [first["ts"], first["ts"]] and all(map(is_answer, messages))
 
     key = f"slack:CFOLLOW:{first['ts']}"
     history = bot.service.store.history(key)
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
     assert history[2]["text"] == "what are the cons of that?"
-    second_id = button_values(updates[1].params["blocks"])["feedback_helpful"]
+    second_id = answer_id(messages[1]["blocks"])
     assert bot.service.store.answer(second_id)["conversation"] == key
     # the core rewrote the follow-up with the thread's history before retrieving
     assert answers[0].standalone_question is None and answers[1].standalone_question
@@ -94,11 +95,9 @@ def test_follow_up_in_the_thread_uses_the_conversation_history(bot, monkeypatch)
 def test_direct_message_is_answered_in_its_own_thread(bot):
     event = dm(QUESTION, channel="DTOP")
     bot.sender.event(event)
-    [placeholder] = bot.mock.wait_for("chat.postMessage", where=in_thread("DTOP", event["ts"]))
-    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "DTOP")
-    answer_id = button_values(update.params["blocks"])["feedback_helpful"]
-    assert bot.service.store.answer(answer_id)["conversation"] == f"slack:DTOP:{event['ts']}"
-    assert placeholder.params["text"] == "Thinking…"
+    bot.mock.wait_for("assistant.threads.setStatus", where=lambda c: c.params["thread_ts"] == event["ts"])
+    [post] = bot.mock.wait_for("chat.postMessage", where=in_thread("DTOP", event["ts"]))
+    assert bot.service.store.answer(answer_id(post.params["blocks"]))["conversation"] == f"slack:DTOP:{event['ts']}"
 
 
 def test_assistant_thread_gets_prompts_status_then_the_answer(bot):
@@ -115,7 +114,7 @@ def test_assistant_thread_gets_prompts_status_then_the_answer(bot):
     [status] = bot.mock.wait_for("assistant.threads.setStatus")
     assert status.params["thread_ts"] == thread_ts and status.params["status"]
     [post] = bot.mock.wait_for("chat.postMessage", where=in_thread("DASSIST", thread_ts))
-    assert button_values(post.params["blocks"])  # the answer itself, no placeholder
+    assert answer_id(post.params["blocks"])  # the answer itself, no placeholder
     assert not bot.mock.calls_of("chat.update")
 
 
@@ -196,6 +195,9 @@ def test_home_tab_shows_knowledge_status(bot):
     assert "admin_reingest" not in str(view)
     bot.sender.event({"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "messages",
                       "event_ts": unique_ts()})
+    [prompts] = bot.mock.wait_for("assistant.threads.setSuggestedPrompts")  # the Messages tab: prompts, no thread
+    assert prompts.params["channel_id"] == "DALICE" and "thread_ts" not in prompts.params
+    assert [p["title"] for p in prompts.params["prompts"]][-1] == "Start an assessment"
     bot.mock.settle()
     assert len(bot.mock.calls_of("views.publish")) == 1
 
@@ -231,7 +233,7 @@ def test_slash_ask_answers_through_the_response_url(bot):
     thinking, answer = bot.mock.wait_for_response("ask", 2)
     assert thinking.payload["text"] == "Thinking…" and thinking.payload["response_type"] == "ephemeral"
     assert answer.payload["replace_original"] is True
-    assert button_values(answer.payload["blocks"])
+    assert answer_id(answer.payload["blocks"])
     assert "*Sources*" in str(answer.payload["blocks"])
 
 
@@ -262,19 +264,17 @@ def test_slash_status(bot):
 def test_feedback_click_is_stored(bot):
     event = mention(QUESTION, channel="CFEED")
     bot.sender.event(event)
-    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CFEED")
-    values = button_values(update.params["blocks"])
-    message = {"type": "message", "ts": update.params["ts"], "thread_ts": event["ts"],
-               "blocks": update.params["blocks"]}
+    posted = bot.mock.wait_for_message("CFEED", is_answer)
+    answer_id_ = answer_id(posted["blocks"])
+    message = {"type": "message", "ts": posted["ts"], "thread_ts": event["ts"], "blocks": posted["blocks"]}
 
     url = bot.mock.response_url("feedback")
-    reply = bot.sender.block_action("feedback_not_helpful", values["feedback_not_helpful"], user_id="UBOB",
-                                    channel_id="CFEED", message=message, response_url=url)
+    reply = bot.sender.block_action("answer_feedback", f"down|{answer_id_}", user_id="UBOB", channel_id="CFEED",
+                                    message=message, response_url=url, action={"type": "feedback_buttons"})
     assert reply.status == 200
     [thanks] = bot.mock.wait_for_response("feedback")
     assert thanks.payload["text"] == "Thanks for the feedback." and thanks.payload["replace_original"] is False
-    answer_id = values["feedback_not_helpful"]
-    assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id)] == [("UBOB", "not_helpful")]
+    assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id_)] == [("UBOB", "not_helpful")]
     # a 👎 asks (optionally, with one click) what was wrong; the reason is stored with the vote
     reasons = button_values(thanks.payload["blocks"])
     assert set(reasons) == {"feedback_reason_wrong", "feedback_reason_off_topic", "feedback_reason_sources",
@@ -282,19 +282,29 @@ def test_feedback_click_is_stored(bot):
     bot.sender.block_action("feedback_reason_sources", reasons["feedback_reason_sources"], user_id="UBOB",
                             channel_id="CFEED", message=message, response_url=url)
     assert bot.mock.wait_for_response("feedback", 2)[-1].payload["text"] == "Noted, thank you."
-    assert [f["reason"] for f in bot.service.store.feedback(answer_id)] == ["sources"]
-    bot.sender.block_action("feedback_reason_other", f"{answer_id}|other", user_id="UCAROL",
+    assert [f["reason"] for f in bot.service.store.feedback(answer_id_)] == ["sources"]
+    bot.sender.block_action("feedback_reason_other", f"{answer_id_}|other", user_id="UCAROL",
                             channel_id="CFEED", message=message, response_url=url)  # no vote of hers to explain
     assert "couldn't find your vote" in bot.mock.wait_for_response("feedback", 3)[-1].payload["text"]
 
-    bot.sender.block_action("feedback_helpful", values["feedback_helpful"], user_id="UBOB", channel_id="CFEED",
-                            message=message, response_url=url)
+    bot.sender.block_action("answer_feedback", f"up|{answer_id_}", user_id="UBOB", channel_id="CFEED",
+                            message=message, response_url=url, action={"type": "feedback_buttons"})
     bot.mock.wait_for_response("feedback", 4)
-    assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id)] == [("UBOB", "helpful")]
+    assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id_)] == [("UBOB", "helpful")]
 
-    bot.sender.block_action("feedback_helpful", "no-such-answer", user_id="UBOB", channel_id="CFEED",
-                            message=message, response_url=url)
+    bot.sender.block_action("answer_feedback", "up|no-such-answer", user_id="UBOB", channel_id="CFEED",
+                            message=message, response_url=url, action={"type": "feedback_buttons"})
     assert "couldn't find" in bot.mock.wait_for_response("feedback", 5)[-1].payload["text"]
+    # buttons on answers posted before the footer existed still count
+    bot.sender.block_action("feedback_not_helpful", answer_id_, user_id="UCAROL", channel_id="CFEED",
+                            message=message, response_url=url)
+    bot.mock.wait_for_response("feedback", 6)
+    assert ("UCAROL", "not_helpful") in [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id_)]
+    # a forged value is ignored, not stored
+    bot.sender.block_action("answer_feedback", "sideways|" + answer_id_, user_id="UDAN", channel_id="CFEED",
+                            message=message, response_url=url, action={"type": "feedback_buttons"})
+    bot.mock.settle()
+    assert "UDAN" not in [f["user"] for f in bot.service.store.feedback(answer_id_)]
 
 
 # --- request verification and retries -----------------------------------------------------------------
@@ -316,7 +326,7 @@ def test_retried_event_is_answered_once_even_after_a_restart(make_bot, slack_hom
     first, event_id = bot.sender.event(event)
     again, _ = bot.sender.event(event, event_id=event_id, retry_num=1)
     assert (first.status, again.status) == (200, 200)
-    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CRETRY")
+    bot.mock.wait_for_message("CRETRY", is_answer)
 
     restarted_service = AdvisorService(slack_home)  # a new process: new service, new app, same home
     restarted_service._embedder = embedder
@@ -328,10 +338,11 @@ def test_retried_event_is_answered_once_even_after_a_restart(make_bot, slack_hom
 
     fresh = mention(QUESTION, channel="CRETRY2")  # and the restarted bot still answers new events
     restarted.sender.event(fresh)
-    restarted.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CRETRY2")
+    restarted.mock.wait_for_message("CRETRY2", is_answer)
 
 
 def test_rate_limited_post_is_retried_and_the_answer_arrives(bot):
+    bot.mock.respond_with("assistant.threads.setStatus", {"ok": False, "error": "invalid_thread"})  # placeholder
     bot.mock.fail_next("chat.postMessage", 429)
     bot.mock.fail_next("chat.update", 500)
     event = mention(QUESTION, channel="CLIMIT")
@@ -352,10 +363,10 @@ def test_backend_failure_shows_an_error_id_and_logs_it(bot, monkeypatch, caplog)
     monkeypatch.setattr(bot.service, "ask", broken)
     caplog.set_level(logging.ERROR, logger="bot.slack")
     bot.sender.event(mention(QUESTION, channel="CBROKEN"))
-    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CBROKEN")
+    [update] = bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "CBROKEN")
     match = re.search(r"error id `([0-9a-f]{8})`", update.params["text"])
     assert match, update.params["text"]
-    assert update.params["blocks"] == []
+    assert not update.params.get("blocks")
     logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
     assert logged and logged[0].exc_info and "the index is on fire" in str(logged[0].exc_info[1])
 
@@ -365,7 +376,9 @@ def test_backend_failure_shows_an_error_id_and_logs_it(bot, monkeypatch, caplog)
 
 
 def test_streamed_text_updates_the_placeholder_at_most_every_interval(make_bot, monkeypatch):
+    """Where the workspace refuses native streaming, the text so far goes into one message."""
     bot = make_bot(progress_interval=0.2)
+    bot.mock.refuse_streaming()
     real_ask = bot.service.ask
 
     streamed = {}
@@ -382,25 +395,31 @@ def test_streamed_text_updates_the_placeholder_at_most_every_interval(make_bot, 
 
     monkeypatch.setattr(bot.service, "ask", streaming_ask)
     bot.sender.event(mention(QUESTION, channel="CSTREAM"))
-    updates = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CSTREAM"
-                                and c.params.get("blocks"))
-    everything = bot.mock.calls_of("chat.update", where=lambda c: c.params["channel"] == "CSTREAM")
-    partial = [u for u in everything if not u.params.get("blocks")]
-    assert 1 <= len(partial) <= streamed["seconds"] / 0.2 + 1, [u.params["text"] for u in partial]
-    assert partial[0].params["text"].startswith("word0") and partial[0].params["text"].endswith("…")
-    assert everything[-1] is updates[-1]
+    final = bot.mock.wait_for_message("CSTREAM", is_answer)
+    assert bot.mock.calls_of("chat.startStream", failed=True) and len(bot.mock.messages("CSTREAM")) == 1
+    [first] = bot.mock.calls_of("chat.postMessage", where=lambda c: c.params["channel"] == "CSTREAM")
+    assert first.params["text"].startswith("word0") and first.params["text"].endswith("…")
+    updates = bot.mock.calls_of("chat.update", where=lambda c: c.params["channel"] == "CSTREAM")
+    partial = [u for u in updates if not u.params.get("blocks")]
+    assert len(partial) + 1 <= streamed["seconds"] / 0.2 + 1, [u.params["text"] for u in partial]
+    assert updates[-1].params["blocks"] == final["blocks"]
 
 
-def test_long_answer_is_split_into_valid_blocks(bot, monkeypatch):
-    text = "\n\n".join(f"Paragraph {n}: " + "policy detail " * 150 for n in range(120))
+def test_long_answer_continues_in_follow_up_messages(bot, monkeypatch):
+    text = "\n\n".join(f"Paragraph {n}: " + "policy detail " * 150 for n in range(120))  # ~250k chars
     monkeypatch.setattr(bot.service, "ask", lambda q, **kw: Answer(
         q, text, False, "extractive", "extractive", "no model configured", [], id="long123"))
-    bot.sender.event(mention(QUESTION, channel="CLONG"))
-    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CLONG")
-    blocks = update.params["blocks"]
-    assert len(blocks) <= 50
-    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
-    assert button_values(blocks)["feedback_helpful"] == "long123"
+    event = mention(QUESTION, channel="CLONG")
+    bot.sender.event(event)
+    bot.mock.wait_for_message("CLONG", is_answer)
+    messages = bot.mock.messages("CLONG")
+    assert len(messages) > 1 and all(m["thread_ts"] == event["ts"] for m in messages)
+    for message in messages:
+        assert len(message["blocks"]) <= 50
+        assert sum(len(b["text"]) for b in message["blocks"] if b["type"] == "markdown") <= 12000
+    assert [answer_id(m["blocks"]) for m in messages].count("long123") == 1 and is_answer(messages[-1])
+    shown = "".join(b["text"] for m in messages for b in m["blocks"] if b["type"] == "markdown")
+    assert "Paragraph 0:" in shown and "Paragraph 119:" in shown  # nothing was cut
 
 
 # --- what must not be answered ------------------------------------------------------------------------
@@ -427,7 +446,7 @@ def test_ignored_messages(bot, event):
 def test_other_bots_are_answered_when_enabled(make_bot):
     bot = make_bot(reply_to_bots=True)
     bot.sender.event(dm(QUESTION, channel="DBOTS", subtype="bot_message", bot_id="BOTHER", user=None))
-    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "DBOTS")
+    bot.mock.wait_for_message("DBOTS", is_answer)
 
 
 def test_url_verification_and_health(bot):

@@ -1,17 +1,18 @@
 """Block Kit rendering. Pure functions from core results to Slack payloads (no I/O)."""
 from __future__ import annotations
 
-import html
 import json
-import re
 from typing import Any, Iterable, Mapping, Sequence
-from urllib.parse import urlsplit
 
-SECTION_LIMIT = 3000  # characters of text in one section block
+from .markup import (  # noqa: F401 — escape and to_mrkdwn are part of this module's interface
+    SECTION_LIMIT, _link, escape, safe_markdown, split_markdown, split_text, to_mrkdwn, truncate,
+)
 MAX_BLOCKS = 50  # blocks in one message or view
 FALLBACK_LIMIT = 3000  # the notification text sent next to the blocks
 
 THINKING = "Thinking…"
+FEEDBACK = "answer_feedback"  # the footer's feedback_buttons
+# The buttons of answers posted before the footer existed; their clicks are still recorded.
 FEEDBACK_HELPFUL = "feedback_helpful"
 FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
 ADMIN_REINGEST = "admin_reingest"
@@ -31,139 +32,7 @@ ASSESS_SHARE_TO = "assess_share_to"
 
 Block = dict[str, Any]
 
-# --- Markdown to Slack mrkdwn ---------------------------------------------------------------
-
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^(\s*)[-*+]\s+")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_BOLD_MARK = "\x00"
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# Only these link targets may become Slack links: anything else (``!channel``, ``!here``,
-# ``@U…``, ``#C…``, ``!subteam^…``) would turn into a mention or a broadcast from the bot.
-_SAFE_LINK = re.compile(r"(?i)^(https?://[^\s]+|mailto:[^\s@]+@[^\s]+)$")
-_HOLD = "\x01"
-
-
-def _link(target: str, label: str) -> str | None:
-    """``<target|label>`` for a web or mail link whose target is shown next to its label (so a
-    label cannot hide where it leads), or None when the target may not become a link."""
-    target = html.unescape(target)  # the text was escaped before links were found
-    if not _SAFE_LINK.match(target):
-        return None
-    if target.lower().startswith("mailto:"):
-        where = target[len("mailto:"):]
-    else:
-        try:
-            where = urlsplit(target).hostname or ""
-        except ValueError:  # e.g. an unclosed IPv6 bracket
-            return None
-    label = label.strip() or where or target
-    url = escape(target).replace("|", "%7C")
-    shown = escape(where)
-    if not where or shown.lower() in label.lower():
-        return f"<{url}|{label}>"
-    return f"<{url}|{label}> ({shown})"
-
-
-def _inline(text: str) -> str:
-    """Inline Markdown of one line (outside code spans) to mrkdwn."""
-    text = escape(text.replace(_HOLD, "").replace(_BOLD_MARK, ""))
-    held: list[str] = []
-
-    def hold(m: re.Match, image: bool) -> str:
-        label = m.group(1) or ("image" if image else "")
-        rendered = _link(m.group(2), label)
-        if rendered is None:  # left as the text it was
-            return m.group(0)
-        held.append(rendered)
-        return f"{_HOLD}{len(held) - 1}{_HOLD}"
-
-    # Links are set aside while emphasis is converted, so that a `_` or `*` in a URL stays intact.
-    text = _IMAGE.sub(lambda m: hold(m, True), text)
-    text = _LINK.sub(lambda m: hold(m, False), text)
-    text = _BOLD.sub(lambda m: f"{_BOLD_MARK}{m.group(2)}{_BOLD_MARK}", text)
-    text = _ITALIC.sub(r"_\1_", text)
-    text = _STRIKE.sub(r"~\1~", text)
-    text = re.sub(f"{_HOLD}(\\d+){_HOLD}", lambda m: held[int(m.group(1))], text)
-    return text.replace(_BOLD_MARK, "*")
-
-
-def _line(text: str) -> str:
-    parts: list[str] = []
-    pos = 0
-    for m in _CODE_SPAN.finditer(text):  # code spans are kept verbatim (escaped only)
-        parts.append(_inline(text[pos:m.start()]))
-        parts.append(f"`{escape(m.group(2))}`")
-        pos = m.end()
-    parts.append(_inline(text[pos:]))
-    return "".join(parts)
-
-
-def to_mrkdwn(markdown: str) -> str:
-    """Convert the Markdown a model (or the extractive composer) writes into Slack mrkdwn:
-    **bold** → *bold*, [text](url) → <url|text>, headings → bold lines, bullets → •."""
-    out: list[str] = []
-    in_code = False
-    for raw in (markdown or "").replace("\r\n", "\n").split("\n"):
-        if raw.strip().startswith("```"):
-            in_code = not in_code
-            out.append("```")
-            continue
-        if in_code:
-            out.append(escape(raw))
-            continue
-        heading = _HEADING.match(raw)
-        if heading:
-            title = re.sub(r"(\*\*|__)(.+?)\1", r"\2", heading.group(1))
-            out.append(f"*{_line(title)}*" if title else "")
-            continue
-        bullet = _BULLET.match(raw)
-        if bullet:
-            indent = " " * (len(bullet.group(1).expandtabs(4)) // 2 * 2)
-            out.append(f"{indent}• {_line(raw[bullet.end():])}")
-            continue
-        out.append(_line(raw))
-    return "\n".join(out).strip()
-
-
-# --- splitting ------------------------------------------------------------------------------
-
-def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at paragraph, then line, then word breaks."""
-    text = text.strip()
-    if not text:
-        return []
-    pieces: list[str] = []
-    while len(text) > limit:
-        window = text[:limit]
-        cut = max(window.rfind("\n\n"), -1)
-        if cut < limit // 3:
-            cut = window.rfind("\n")
-        if cut < limit // 3:
-            cut = window.rfind(" ")
-        if cut < limit // 3:
-            cut = limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        pieces.append(text)
-    return pieces
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
+# --- blocks ------------------------------------------------------------------------------
 
 def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
@@ -208,17 +77,32 @@ def sources_blocks(sources: Sequence[Mapping[str, Any]], abstained: bool) -> lis
     return sections(heading + "\n" + "\n".join(source_line(s) for s in sources))
 
 
+def markdown(text: str) -> Block:
+    """A Markdown block (tables and lists survive); ``text`` must already be safe_markdown."""
+    return {"type": "markdown", "text": text}
+
+
 def feedback_block(answer_id: str) -> Block:
+    """👍/👎 in the message footer; the value carries the vote and the answer id."""
+    def choice(text: str, label: str, vote: str) -> dict:
+        return {"text": {"type": "plain_text", "text": text}, "accessibility_label": label,
+                "value": f"{vote}|{answer_id}"}
+
     return {
-        "type": "actions",
+        "type": "context_actions",
         "block_id": f"feedback:{answer_id}",
-        "elements": [
-            {"type": "button", "action_id": FEEDBACK_HELPFUL, "value": answer_id,
-             "text": {"type": "plain_text", "text": "👍 Helpful", "emoji": True}},
-            {"type": "button", "action_id": FEEDBACK_NOT_HELPFUL, "value": answer_id,
-             "text": {"type": "plain_text", "text": "👎 Not helpful", "emoji": True}},
-        ],
+        "elements": [{"type": "feedback_buttons", "action_id": FEEDBACK,
+                      "positive_button": choice("Helpful", "This answer was helpful", "up"),
+                      "negative_button": choice("Not helpful", "This answer was not helpful", "down")}],
     }
+
+
+def parse_feedback(value: str) -> tuple[str, bool] | None:
+    """(answer id, helpful) from a feedback button's value, or None when it is not one."""
+    vote, _, answer_id = (value or "").partition("|")
+    if vote not in ("up", "down") or not answer_id:
+        return None
+    return answer_id, vote == "up"
 
 
 FEEDBACK_REASON = "feedback_reason"
@@ -242,14 +126,34 @@ def answer_context(answer) -> str:
     return line
 
 
-def answer_blocks(answer) -> list[Block]:
-    """An ``bot.answer.Answer`` as Block Kit: the answer, its sources, the route, feedback."""
-    body = sections(to_mrkdwn(answer.text)) or [section("_(empty answer)_")]
+def answer_tail(answer) -> list[Block]:
+    """What follows the answer's text: its sources, the route, the feedback footer."""
     tail = sources_blocks(answer.sources, answer.abstained)[:3]
     tail.append(context(answer_context(answer)))
     if answer.id:
         tail.append(feedback_block(answer.id))
-    return _fit(body, tail)
+    return tail
+
+
+def answer_pieces(answer) -> list[str]:
+    """The answer's text as safe Markdown, in pieces of at most one message each."""
+    return split_markdown(safe_markdown(answer.text)) or ["_(empty answer)_"]
+
+
+def answer_messages(answer) -> list[list[Block]]:
+    """An ``bot.answer.Answer`` as one or more messages: the text in Markdown blocks (continued
+    in follow-up messages past Slack's per-message limit), then the tail on the last one."""
+    messages = [[markdown(piece)] for piece in answer_pieces(answer)]
+    messages[-1].extend(answer_tail(answer))
+    return messages
+
+
+def answer_blocks(answer) -> list[Block]:
+    """The answer as a single message (a slash-command reply can only be one): text past the
+    limit is cut with a note."""
+    pieces = answer_pieces(answer)
+    text = pieces[0] if len(pieces) == 1 else truncate(pieces[0], len(pieces[0]) - 40) + "\n\n_(truncated)_"
+    return [markdown(text)] + answer_tail(answer)
 
 
 def answer_fallback(answer) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,16 +23,29 @@ from ingest import IngestBusy
 
 from . import admin, assess, blocks
 from .audience import AudienceResolver
-from .throttle import Throttle
+from .reply import ThreadReply
 
 log = logging.getLogger(__name__)
 
+# The same four as the manifest's agent_view prompts (Slack shows at most four).
 SUGGESTED_PROMPTS = [
     {"title": "PaaS or self-hosted?", "message": "Should we use a PaaS model or a self-hosted model?"},
     {"title": "Customer data and Azure OpenAI", "message": "Can I send customer data to Azure OpenAI?"},
+    {"title": "What our AI policy requires", "message": "What does our AI policy require before I use a model?"},
     {"title": "Start an assessment", "message": "Start an assessment"},
 ]
-ASSISTANT_STATUS = "is thinking…"
+# Event type → listener; the manifests subscribe to exactly these (message: its four
+# message.* subscriptions), which a test checks.
+EVENTS = {
+    "app_mention": "on_mention",
+    "message": "on_message",
+    "assistant_thread_started": "on_assistant_thread_started",
+    "app_home_opened": "on_home_opened",
+}
+MESSAGE_SUBSCRIPTIONS = ("message.im", "message.channels", "message.groups")
+ASK_ABOUT_MESSAGE = "ask_about_message"  # the message shortcut's callback id
+# Errors that mean the bot may not post in the channel (it is not a member, or cannot see it).
+NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 EMPTY_QUESTION = ("Ask me about adopting generative AI or about your AI policies, e.g. "
                   "_Can I send customer data to Azure OpenAI?_")
 # Message subtypes that carry a user's words; every other subtype (message_changed,
@@ -173,71 +185,6 @@ class Hooks:
                 if name not in ("ask", "status", "help") and name not in disabled}
 
 
-# --- progress: a placeholder message (or the assistant status) that becomes the answer ----------
-
-class ThreadReply:
-    """One reply in a thread. ``start()`` shows progress: the assistant thread status when
-    ``assistant`` (falling back to a placeholder if Slack refuses), else a "Thinking…"
-    placeholder message. ``partial()`` shows streamed text, at most every ``interval``
-    seconds. ``finish()`` turns the placeholder into the answer (or posts it)."""
-
-    def __init__(self, client: WebClient, channel: str, thread_ts: str, *, assistant: bool = False,
-                 interval: float = 1.0, clock: Callable[[], float] = time.monotonic):
-        self.client = client
-        self.channel = channel
-        self.thread_ts = thread_ts
-        self.assistant = assistant
-        self.interval = interval
-        self.throttle = Throttle(interval, clock)
-        self.ts: str | None = None  # the placeholder / answer message
-        self.updates = 0
-
-    def start(self) -> None:
-        if self.assistant:
-            try:
-                self.client.assistant_threads_setStatus(
-                    channel_id=self.channel, thread_ts=self.thread_ts, status=ASSISTANT_STATUS)
-                return
-            except SlackApiError as exc:
-                log.info("assistant.threads.setStatus refused (%s); using a placeholder message",
-                         exc.response.get("error"))
-        self.ts = self._post(blocks.THINKING)
-        self.throttle.restart()
-
-    def partial(self, text: str) -> None:
-        """Called by the core with the text so far while a model streams."""
-        if not text.strip() or not self.throttle.ready():
-            return
-        try:
-            self._show(blocks.partial_text(text), None)
-            self.updates += 1
-        except SlackApiError as exc:  # progress is best effort; the final answer is not
-            log.warning("progress update failed: %s", exc.response.get("error"))
-
-    def finish(self, text: str, message_blocks: list[dict] | None) -> None:
-        self._show(text, message_blocks)
-
-    def fail(self, text: str) -> None:
-        try:
-            self._show(text, None)
-        except Exception:  # noqa: BLE001 — nothing more can be told to the user
-            log.exception("could not tell the user about a failure in %s", self.channel)
-
-    def _post(self, text: str, message_blocks: list[dict] | None = None) -> str:
-        kwargs: dict[str, Any] = {"channel": self.channel, "thread_ts": self.thread_ts, "text": text}
-        if message_blocks is not None:
-            kwargs["blocks"] = message_blocks
-        return self.client.chat_postMessage(**kwargs)["ts"]
-
-    def _show(self, text: str, message_blocks: list[dict] | None) -> None:
-        if self.ts is None:
-            self.ts = self._post(text, message_blocks)
-            return
-        # blocks=[] clears the placeholder's blocks when the final message is text only
-        self.client.chat_update(channel=self.channel, ts=self.ts, text=text,
-                                blocks=message_blocks if message_blocks is not None else [])
-
-
 # --- the listeners ----------------------------------------------------------------------------
 
 class Listeners:
@@ -258,12 +205,11 @@ class Listeners:
             thread.join(timeout)
 
     def register(self, app: App) -> None:
-        app.event("app_mention")(self.on_mention)
-        app.event("message")(self.on_message)
-        app.event("assistant_thread_started")(self.on_assistant_thread_started)
-        app.event("assistant_thread_context_changed")(self.on_ignored)
-        app.event("app_home_opened")(self.on_home_opened)
+        for event_type, method in EVENTS.items():
+            app.event(event_type)(getattr(self, method))
         app.command("/advisor")(self.on_command)
+        app.shortcut(ASK_ABOUT_MESSAGE)(self.on_ask_about_message)
+        app.action(blocks.FEEDBACK)(self.on_feedback)
         app.action(blocks.FEEDBACK_HELPFUL)(self.on_feedback)
         app.action(blocks.FEEDBACK_NOT_HELPFUL)(self.on_feedback)
         app.action(re.compile("^" + blocks.FEEDBACK_REASON + "_"))(self.on_feedback_reason)
@@ -281,7 +227,7 @@ class Listeners:
             return
         root = event.get("thread_ts") or event["ts"]
         self.answer_in_thread(client, channel, root, clean_question(event.get("text"), context.bot_user_id),
-                              event.get("user") or event.get("bot_id"), assistant=False)
+                              event.get("user") or event.get("bot_id"), context.team_id)
 
     def on_message(self, event: dict, context, client: WebClient) -> None:
         if event.get("channel_type") in ("channel", "group"):
@@ -297,7 +243,7 @@ class Listeners:
         thread_ts = event.get("thread_ts")
         self.answer_in_thread(client, event["channel"], thread_ts or event["ts"],
                               clean_question(event.get("text"), context.bot_user_id),
-                              event.get("user") or event.get("bot_id"), assistant=bool(thread_ts))
+                              event.get("user") or event.get("bot_id"), context.team_id)
 
     def on_thread_reply(self, event: dict, context, client: WebClient) -> None:
         """A reply without a mention in a channel thread the bot has answered in is a follow-up;
@@ -313,7 +259,47 @@ class Listeners:
         if not self.service.has_answered_in(conversation_key(event["channel"], thread_ts)):
             return
         self.answer_in_thread(client, event["channel"], thread_ts, clean_question(text, bot),
-                              event.get("user") or event.get("bot_id"), assistant=False)
+                              event.get("user") or event.get("bot_id"), context.team_id)
+
+    def on_ask_about_message(self, ack, shortcut: dict, respond, client: WebClient) -> None:
+        """"Ask the advisor about this": an answer about the selected message, in its thread, or
+        only to the asker when the bot may not post in that channel."""
+        ack()
+        message = shortcut.get("message") or {}
+        channel = (shortcut.get("channel") or {}).get("id") or ""
+        user = (shortcut.get("user") or {}).get("id") or ""
+        team = (shortcut.get("team") or {}).get("id")
+        text = clean_question(message.get("text"), None)
+        if not text:
+            respond(text="That message has no text I can answer about.", response_type="ephemeral")
+            return
+        question = f"What do our guidance and policies say about this: {text}"
+        root = message.get("thread_ts") or message.get("ts") or ""
+        try:
+            reply = ThreadReply(client, channel, root, user=user, team=team, stream=False,
+                                interval=self.progress_interval)
+            viewer = self.audience.viewer(client, user, channel, private=False)
+            answer = self.service.ask(question, conversation=conversation_key(channel, root), user=user,
+                                      channel=channel, viewer=viewer)
+            try:
+                reply.finish_answer(answer)
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") not in NOT_IN_CHANNEL:
+                    raise
+            # Not a member: answer the asker alone, for what they alone may read.
+            private = self.audience.viewer(client, user, channel, private=True)
+            if private != viewer:
+                answer = self.service.ask(question, user=user, channel=channel, viewer=private)
+            respond(text=blocks.answer_fallback(answer), blocks=blocks.answer_blocks(answer),
+                    response_type="ephemeral")
+        except Exception:  # noqa: BLE001
+            error_id = new_error_id()
+            log.exception("the message shortcut by %s in %s failed (error id %s)", user, channel, error_id)
+            try:
+                respond(text=blocks.error_text(error_id), response_type="ephemeral")
+            except Exception:  # noqa: BLE001
+                log.exception("could not report error %s to %s", error_id, user)
 
     def on_upload(self, event: dict, context, client: WebClient) -> None:
         try:
@@ -338,13 +324,22 @@ class Listeners:
         except Exception:  # noqa: BLE001 — the thread works without prompts
             log.exception("setting suggested prompts in %s failed (error id %s)", channel, new_error_id())
 
-    def on_ignored(self) -> None:
-        """Events the bot subscribes to implicitly but has nothing to do for."""
-
     def on_home_opened(self, event: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
+        tab = event.get("tab", "home")
+        if tab == "messages":
+            self.suggest_prompts(client, event.get("channel"))
+        elif tab == "home":
+            self.publish_home(client, event["user"])
+
+    def suggest_prompts(self, client: WebClient, channel: str | None) -> None:
+        """The Messages tab's suggested prompts (channel-wide: no thread)."""
+        if not channel:
             return
-        self.publish_home(client, event["user"])
+        try:
+            client.assistant_threads_setSuggestedPrompts(channel_id=channel, title="Try asking",
+                                                         prompts=SUGGESTED_PROMPTS)
+        except Exception:  # noqa: BLE001 — the tab works without prompts
+            log.exception("setting the Messages tab prompts in %s failed (error id %s)", channel, new_error_id())
 
     def publish_home(self, client: WebClient, user_id: str, notice: str = "") -> None:
         try:
@@ -372,9 +367,9 @@ class Listeners:
     # --- answering ----------------------------------------------------------------------------
 
     def answer_in_thread(self, client: WebClient, channel: str, root: str, question: str, user: str | None,
-                         *, assistant: bool) -> None:
+                         team: str | None) -> None:
         conversation = conversation_key(channel, root)
-        reply = ThreadReply(client, channel, root, assistant=assistant, interval=self.progress_interval)
+        reply = ThreadReply(client, channel, root, user=user, team=team, interval=self.progress_interval)
         try:
             if not question:
                 reply.finish(EMPTY_QUESTION, None)
@@ -399,7 +394,7 @@ class Listeners:
             viewer = self.audience.viewer(client, user or "", channel, private=channel.startswith("D"))
             answer = self.service.ask(question, conversation=conversation, user=user, channel=channel,
                                       on_text=reply.partial, viewer=viewer)
-            reply.finish(blocks.answer_fallback(answer), blocks.answer_blocks(answer))
+            reply.finish_answer(answer)
         except Exception:  # noqa: BLE001 — the user sees an id, the log has the details
             error_id = new_error_id()
             log.exception("answering in %s (thread %s) failed (error id %s)", channel, root, error_id)
@@ -474,8 +469,14 @@ class Listeners:
     def on_feedback(self, ack, body: dict, action: dict, respond, client: WebClient) -> None:
         ack()
         user = (body.get("user") or {}).get("id") or ""
-        helpful = action.get("action_id") == blocks.FEEDBACK_HELPFUL
-        answer_id = action.get("value") or ""
+        if action.get("action_id") == blocks.FEEDBACK:  # the footer: the value says which button
+            vote = blocks.parse_feedback(action.get("value") or "")
+            if vote is None:
+                log.info("ignoring a feedback click with value %r", (action.get("value") or "")[:80])
+                return
+            answer_id, helpful = vote
+        else:
+            answer_id, helpful = action.get("value") or "", action.get("action_id") == blocks.FEEDBACK_HELPFUL
         follow_up = None
         try:
             stored = self.service.record_feedback(answer_id, user, helpful)

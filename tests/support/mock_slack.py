@@ -16,6 +16,13 @@ apps.connections.open; any other method answers ``{"ok": true}``. Tokens are che
   (429 carries ``Retry-After``);
 * ``response_url(name)``: a URL for slash-command / interactivity ``response_url``; what the bot
   posts there is recorded in ``responses``;
+* streaming: ``chat.startStream`` / ``appendStream`` / ``stopStream`` with the real API's required
+  arguments (a channel stream needs ``recipient_user_id`` and ``recipient_team_id``), at most
+  ``MARKDOWN_LIMIT`` characters of Markdown per message; ``refuse_streaming()`` makes
+  ``chat.startStream`` answer ``feature_not_enabled`` as a workspace without it would;
+  ``assistant.threads.setStatus`` / ``setSuggestedPrompts`` check their required arguments too;
+  ``messages(channel)`` is what a person would now see there: every bot message with its text
+  (streamed Markdown included), blocks and stream state, after updates;
 * ``add_file(name, data)``: served at ``GET /files/<name>`` to requests with the bot token;
   ``share_file(file_id, name, data)`` also makes ``files.info`` describe it (a file shared with
   the bot), and ``fail_download(name, status)`` makes its download answer that HTTP status.
@@ -30,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+MARKDOWN_LIMIT = 12000  # characters of Markdown in one message
 JSON_FIELDS = ("blocks", "attachments", "view", "prompts", "loading_messages", "metadata", "chunks",
                "unfurls", "user_auth_blocks")
 
@@ -85,6 +93,8 @@ class MockSlack:
         self._overrides: dict[str, Callable[[dict], dict] | dict] = {}
         self._failures: dict[str, list[int]] = {}
         self._ts = 0
+        self.streaming = True
+        self.streams: dict[str, dict] = {}  # ts → {"channel", "thread_ts", "text", "state", "blocks"}
         self._cond = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -126,6 +136,10 @@ class MockSlack:
         """Answer ``method`` with this payload (or ``response(params)``) instead of the default."""
         with self._cond:
             self._overrides[method] = response
+
+    def refuse_streaming(self) -> None:
+        """A workspace without native streaming: chat.startStream answers feature_not_enabled."""
+        self.streaming = False
 
     def add_user(self, user_id: str, **fields: Any) -> None:
         self.users[user_id] = {"id": user_id, "name": user_id.lower(), "is_bot": False, "is_admin": False,
@@ -210,6 +224,51 @@ class MockSlack:
                     return
                 self._cond.wait(quiet - idle)
 
+    def messages(self, channel: str, thread_ts: str | None = None) -> list[dict]:
+        """The bot's messages in ``channel`` (in ``thread_ts``), oldest first, as they now read:
+        ``{"ts", "thread_ts", "text", "blocks", "streamed", "state"}`` where ``text`` is the
+        posted or updated text, or the Markdown a stream carried."""
+        out: dict[str, dict] = {}
+        with self._cond:
+            calls = [c for c in self.calls if c.status == 200 and (c.response or {}).get("ok")]
+        for call in calls:
+            p = call.params
+            if p.get("channel") != channel:
+                continue
+            if call.method == "chat.postMessage":
+                ts = call.response["ts"]
+                out[ts] = {"ts": ts, "thread_ts": p.get("thread_ts"), "text": p.get("text", ""),
+                           "blocks": p.get("blocks") or [], "streamed": False, "state": "posted"}
+            elif call.method == "chat.startStream":
+                ts = call.response["ts"]
+                out[ts] = {"ts": ts, "thread_ts": p.get("thread_ts"), "text": _stream_text(p),
+                           "blocks": [], "streamed": True, "state": "in_progress"}
+            elif call.method in ("chat.appendStream", "chat.stopStream") and p.get("ts") in out:
+                message = out[p["ts"]]
+                message["text"] += _stream_text(p)
+                if call.method == "chat.stopStream":
+                    message["state"] = "completed"
+                    message["blocks"] = p.get("blocks") or []
+            elif call.method == "chat.update" and p.get("ts") in out:
+                out[p["ts"]].update(text=p.get("text", ""), blocks=p.get("blocks") or [], state="updated")
+        found = [m for m in out.values() if thread_ts is None or m["thread_ts"] == thread_ts]
+        return sorted(found, key=lambda m: m["ts"])
+
+    def wait_for_message(self, channel: str, where: Callable[[dict], bool] | None = None, *,
+                         timeout: float = 20.0) -> dict:
+        """The first bot message in ``channel`` that is finished (posted, updated or a completed
+        stream) and matches ``where``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in self.messages(channel):
+                if message["state"] != "in_progress" and (where is None or where(message)):
+                    return message
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no finished message in {channel} within {timeout}s: "
+                                     f"{self.messages(channel)}")
+            with self._cond:
+                self._cond.wait(0.1)
+
     def methods(self) -> list[str]:
         with self._cond:
             return [c.method for c in self.calls]
@@ -245,6 +304,18 @@ class MockSlack:
             if params.get("blocks") is not None:
                 message["blocks"] = params["blocks"]
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method in ("chat.startStream", "chat.appendStream", "chat.stopStream"):
+            return self._stream(method, params)
+        if method == "assistant.threads.setStatus":
+            if not params.get("channel_id") or not params.get("thread_ts") or "status" not in params:
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True}
+        if method == "assistant.threads.setSuggestedPrompts":
+            prompts = params.get("prompts")
+            if not params.get("channel_id") or not isinstance(prompts, list) or not 1 <= len(prompts) <= 4 \
+                    or not all(p.get("title") and p.get("message") for p in prompts):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True}
         if method == "chat.update":
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"),
                     "text": params.get("text", "")}
@@ -285,6 +356,43 @@ class MockSlack:
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_url or "ws://127.0.0.1:9/"}
         return {"ok": True}
+
+    def _stream(self, method: str, params: dict) -> dict:
+        text = _stream_text(params)
+        if method == "chat.startStream":
+            if not self.streaming:
+                return {"ok": False, "error": "feature_not_enabled"}
+            channel = params.get("channel", "")
+            if not channel or not params.get("thread_ts"):
+                return {"ok": False, "error": "invalid_arguments"}
+            if not channel.startswith("D") and not (params.get("recipient_user_id")
+                                                    and params.get("recipient_team_id")):
+                return {"ok": False, "error": "invalid_arguments",
+                        "detail": "recipient_user_id and recipient_team_id are required in channels"}
+            if len(text) > MARKDOWN_LIMIT:
+                return {"ok": False, "error": "msg_too_long"}
+            ts = self._next_ts()
+            with self._cond:
+                self.streams[ts] = {"channel": channel, "thread_ts": params["thread_ts"], "text": text,
+                                    "state": "in_progress", "blocks": None}
+            return {"ok": True, "channel": channel, "ts": ts}
+        if not params.get("channel") or not params.get("ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._cond:
+            stream = self.streams.get(params["ts"])
+            if stream is None or stream["channel"] != params["channel"]:
+                return {"ok": False, "error": "message_not_found"}
+            if stream["state"] != "in_progress":
+                return {"ok": False, "error": "message_not_in_streaming_state"}
+            if method == "chat.appendStream" and not text:
+                return {"ok": False, "error": "invalid_arguments"}
+            if len(stream["text"]) + len(text) > MARKDOWN_LIMIT:
+                return {"ok": False, "error": "msg_too_long"}
+            stream["text"] += text
+            if method == "chat.stopStream":
+                stream["state"] = "completed"
+                stream["blocks"] = params.get("blocks")
+        return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
 
     def _record(self, call: Call) -> None:
         with self._cond:
@@ -414,6 +522,15 @@ class MockSlack:
                 self._json(200, payload)
 
         return Handler
+
+
+def _stream_text(params: dict) -> str:
+    """The Markdown a stream call carries, as markdown_text or as markdown_text chunks."""
+    text = params.get("markdown_text") or ""
+    for chunk in params.get("chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
+            text += chunk.get("text") or ""
+    return text
 
 
 class MockSocketMode:

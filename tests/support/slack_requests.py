@@ -145,6 +145,20 @@ class SlackSender:
             payload["container"] = {"type": "view", "view_id": view.get("id", "V1")}
         return self.interaction(payload, **kwargs)
 
+    def message_shortcut(self, callback_id: str, message: dict, *, user_id: str = "UALICE",
+                         channel_id: str = "CGENERAL", response_url: str | None = None, **kwargs: Any) -> Reply:
+        """A message shortcut ("…" menu on ``message``), as Slack sends it."""
+        payload = {
+            "type": "message_action", "callback_id": callback_id, "trigger_id": unique_id("trig."),
+            "user": {"id": user_id, "name": "alice", "team_id": self.team_id},
+            "team": {"id": self.team_id, "domain": "mock"}, "api_app_id": self.api_app_id,
+            "token": "legacy-verification-token", "channel": {"id": channel_id, "name": "general"},
+            "message_ts": message.get("ts"), "message": message, "action_ts": unique_ts(),
+        }
+        if response_url:
+            payload["response_url"] = response_url
+        return self.interaction(payload, **kwargs)
+
 
 # --- event builders -------------------------------------------------------------------------------
 

@@ -1,0 +1,186 @@
+"""One reply in a Slack thread, as the 2026 agent experience shows it: a status with loading
+messages while the bot works, the answer streamed natively (chat.startStream / appendStream /
+stopStream) in Markdown, the sources and the feedback footer added when the stream stops.
+
+Where the workspace refuses a step, the reply falls back rather than failing: no status → a
+"Thinking…" placeholder message; no streaming → the placeholder (or a first message) updated
+with the text so far; a stream that cannot be stopped → the message updated in place.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from . import blocks
+from .markup import MARKDOWN_LIMIT, safe_markdown, stable_length
+from .throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+STATUS = "is thinking…"
+LOADING_MESSAGES = ["Searching the policies…", "Reading the guidance…", "Drafting an answer…"]
+# Streamed text stops short of the message cap; the rest arrives with the final answer.
+STREAM_LIMIT = MARKDOWN_LIMIT - 500
+
+
+class ThreadReply:
+    """``start()`` shows progress, ``partial(text)`` shows streamed text (at most every
+    ``interval`` seconds), ``finish_answer(answer)`` delivers an answer, ``finish(text, blocks)``
+    any other reply (a subcommand's), ``fail(text)`` an error."""
+
+    def __init__(self, client: WebClient, channel: str, thread_ts: str, *, user: str | None = None,
+                 team: str | None = None, stream: bool = True, interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.user = user
+        self.team = team
+        self.stream = stream  # try native streaming (the workspace may still refuse it)
+        self.throttle = Throttle(interval, clock)
+        self.ts: str | None = None  # the message the reply lives in, once there is one
+        self.streaming = False  # self.ts is an open stream
+        self.streamed = ""  # the safe Markdown sent into the stream so far
+        self.status_shown = False
+        self.updates = 0
+
+    # --- progress -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self.client.assistant_threads_setStatus(channel_id=self.channel, thread_ts=self.thread_ts,
+                                                    status=STATUS, loading_messages=LOADING_MESSAGES)
+            self.status_shown = True
+            return
+        except SlackApiError as exc:
+            log.info("assistant.threads.setStatus refused in %s (%s); using a placeholder message",
+                     self.channel, exc.response.get("error"))
+        self.ts = self._post(blocks.THINKING)
+        self.throttle.restart()
+
+    def partial(self, text: str) -> None:
+        """Called by the core with the text so far while a model streams."""
+        if not text.strip():
+            return
+        if self._can_stream():
+            self._stream_to(text)
+            return
+        if not self.throttle.ready():
+            return
+        try:
+            self._show(blocks.partial_text(text), None)
+            self.updates += 1
+        except SlackApiError as exc:  # progress is best effort; the final answer is not
+            log.warning("progress update failed: %s", exc.response.get("error"))
+
+    # --- the end --------------------------------------------------------------------------------
+
+    def finish_answer(self, answer) -> None:
+        messages = blocks.answer_messages(answer)
+        fallback = blocks.answer_fallback(answer)
+        if self.streaming and self._stop_stream(blocks.answer_pieces(answer), messages):
+            pass
+        else:
+            self._show(fallback, messages[0], unfurl=False)
+        for more in messages[1:]:  # text past one message's limit continues below
+            self._post(fallback if more is messages[-1] else "(continued)", more, unfurl=False)
+
+    def finish(self, text: str, message_blocks: list[dict] | None) -> None:
+        if self.streaming:
+            self._close_stream()
+        self._show(text, message_blocks)
+
+    def fail(self, text: str) -> None:
+        try:
+            if self.streaming:
+                self._close_stream()
+            self._show(text, None)
+        except Exception:  # noqa: BLE001 — nothing more can be told to the user
+            log.exception("could not tell the user about a failure in %s", self.channel)
+
+    # --- streaming ------------------------------------------------------------------------------
+
+    def _can_stream(self) -> bool:
+        # A placeholder already holds the reply (no status here): keep updating it.
+        return self.stream and (self.streaming or self.ts is None)
+
+    def _stream_to(self, text: str) -> None:
+        safe = safe_markdown(text[:stable_length(text)])
+        if len(safe) > STREAM_LIMIT or not safe.startswith(self.streamed):
+            return  # the rest (or the corrected text) arrives with the final answer
+        delta = safe[len(self.streamed):]
+        if not delta or (self.streaming and not self.throttle.ready()):
+            return
+        try:
+            if not self.streaming:
+                self.ts = self.client.chat_startStream(
+                    channel=self.channel, thread_ts=self.thread_ts, markdown_text=delta,
+                    **self._recipient())["ts"]
+                self.streaming = True
+                self.throttle.restart()
+            else:
+                self.client.chat_appendStream(channel=self.channel, ts=self.ts, markdown_text=delta)
+            self.streamed = safe
+            self.updates += 1
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if not self.streaming:
+                log.info("chat.startStream refused in %s (%s); updating a message instead", self.channel, error)
+                self.stream = False
+            else:
+                log.warning("chat.appendStream failed in %s (%s); the answer will replace the message",
+                            self.channel, error)
+
+    def _recipient(self) -> dict[str, Any]:
+        # Slack requires the recipient when streaming into a channel (not a DM).
+        if self.channel.startswith("D"):
+            return {}
+        return {"recipient_user_id": self.user, "recipient_team_id": self.team}
+
+    def _stop_stream(self, pieces: list[str], messages: list[list[dict]]) -> bool:
+        """Stop the stream with the rest of the first piece, the tail when the answer fits in one
+        message. False when the stream could not end as the answer (the caller updates it)."""
+        first = pieces[0]
+        tail = messages[0][1:]  # everything after the Markdown block
+        try:
+            if first.startswith(self.streamed):
+                self.client.chat_stopStream(channel=self.channel, ts=self.ts,
+                                            markdown_text=first[len(self.streamed):] or None,
+                                            blocks=tail or None)
+                self.streaming = False
+                return True
+            self._close_stream()  # what was streamed differs from the answer (e.g. renumbered)
+        except SlackApiError as exc:
+            log.warning("chat.stopStream failed in %s (%s); updating the message instead", self.channel,
+                        exc.response.get("error"))
+            self.streaming = False
+        return False
+
+    def _close_stream(self) -> None:
+        try:
+            self.client.chat_stopStream(channel=self.channel, ts=self.ts)
+        except SlackApiError as exc:
+            log.warning("chat.stopStream failed in %s (%s)", self.channel, exc.response.get("error"))
+        self.streaming = False
+
+    # --- plain messages -------------------------------------------------------------------------
+
+    def _post(self, text: str, message_blocks: list[dict] | None = None, *, unfurl: bool = True) -> str:
+        kwargs: dict[str, Any] = {"channel": self.channel, "thread_ts": self.thread_ts, "text": text}
+        if message_blocks is not None:
+            kwargs["blocks"] = message_blocks
+        if not unfurl:  # an answer's citations must not expand into link previews
+            kwargs.update(unfurl_links=False, unfurl_media=False)
+        return self.client.chat_postMessage(**kwargs)["ts"]
+
+    def _show(self, text: str, message_blocks: list[dict] | None, *, unfurl: bool = True) -> None:
+        if self.ts is None:
+            self.ts = self._post(text, message_blocks, unfurl=unfurl)
+            return
+        # blocks=[] clears the placeholder's blocks when the final message is text only
+        self.client.chat_update(channel=self.channel, ts=self.ts, text=text,
+                                blocks=message_blocks if message_blocks is not None else [])
