@@ -334,6 +334,13 @@ def _print_report(report: dict) -> None:
         click.echo(f"  - {line['question']} = {line['answer']}: {line['effect']}")
     for conflict in report["conflicts"]:
         click.echo(f"  ! {conflict}")
+    for rule in report.get("rules") or []:
+        click.echo(f"  ✖ {rule}")
+    click.secho("\nWhat would change the answer", bold=True)
+    for change in report.get("what_would_change") or []:
+        click.echo(f"  - {change['text']}")
+    if not report.get("what_would_change"):
+        click.echo("  No single change of answer would change this recommendation.")
     for kind, label in (("pros", "Pros"), ("cons", "Cons"), ("when", "When to choose it")):
         part = report["guidance"].get(kind)
         if part:
@@ -385,6 +392,8 @@ def _cli_user() -> str:
 
 
 def _interactive_assessment(service) -> dict | None:
+    """The terminal conversation: every typed line goes to the core's conversation, the same one
+    Slack uses, and what it did is printed."""
     from .assessment import AssessmentError
 
     sessions = service.sessions
@@ -401,51 +410,72 @@ def _interactive_assessment(service) -> dict | None:
             session = sessions.restart(session.id, user)
     click.echo("Answer with the option number, its name, or your own words. "
                "Also: back, restart, cancel.\n")
+    show_question = True
     while session.status == "open":
         question = sessions.current_question(session)
-        click.secho(f"{question.prompt}", bold=True)
-        click.echo(f"  {question.help}")
-        for n, option in enumerate(question.options, 1):
-            click.echo(f"  {n}. {option.label}")
+        if question is None:
+            raise click.ClickException("the assessment questions changed since you started; run 'advisor assess' "
+                                       "and choose to start over")
+        if show_question:
+            click.secho(f"{question.prompt}", bold=True)
+            click.echo(f"  {question.help}")
+            for n, option in enumerate(question.options, 1):
+                click.echo(f"  {n}. {option.label}")
         try:
-            reply = click.prompt("answer", prompt_suffix="> ").strip()
+            reply = click.prompt("answer", prompt_suffix="> ", default="", show_default=False)
         except (EOFError, click.Abort):
             click.echo("\nSaved: run 'advisor assess' again to resume.")
             return None
-        command = reply.lower()
-        try:
-            if command == "back":
-                session = sessions.back(session.id, user)
-                continue
-            if command == "restart":
-                session = sessions.restart(session.id, user)
-                continue
-            if command == "cancel":
-                sessions.cancel(session.id, user)
-                click.echo("Assessment cancelled.")
-                return None
-            value = _choose(service, question, reply)
-            if value is None:
-                continue
-            session = sessions.answer(session.id, user, question.id, value, "cli")
-        except AssessmentError as exc:
-            click.secho(exc.message, fg="yellow")
-            session = sessions.get(session.id)
-        click.echo()
+        turn = service.assessment_reply(session.id, user, reply, how="cli")
+        session = turn.session or sessions.get(session.id)
+        show_question = turn.kind not in ("confirm", "no_match", "invalid", "refused", "not_for_us")
+        if turn.kind == "confirm":
+            click.secho(f"{turn.message} (yes / no, or another answer)", fg="cyan")
+        elif turn.kind == "cancel":
+            click.echo("Assessment cancelled.")
+            return None
+        elif turn.kind == "not_for_us":
+            _answer_in_passing(service, reply)
+        elif turn.message:
+            click.secho(turn.message, fg="yellow")
+        if show_question:
+            click.echo()
     return service.assessment_report(session.answers)
 
 
-def _choose(service, question, reply: str) -> str | None:
-    if reply.isdigit() and 1 <= int(reply) <= len(question.options):
-        return question.options[int(reply) - 1].value
-    value, _, confident = service.map_answer(question, reply)
-    if value is None:
-        click.secho("I couldn't match that to an option; pick a number.", fg="yellow")
-        return None
-    if confident:
-        return value
-    label = question.option(value).label
-    return value if click.confirm(f"Did you mean '{label}'?", default=True) else None
+def _answer_in_passing(service, question: str) -> None:
+    """A question typed mid-assessment ("what is MLOps?") is answered; the assessment waits."""
+    if not question.strip():
+        return
+    answer = service.ask(question)
+    click.echo(answer.text)
+    click.secho("(Your assessment is where it was: answer the question above.)", fg="cyan")
+
+
+@assess.command("interpret")
+@click.argument("question_id")
+@click.argument("reply")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def assess_interpret(ctx: click.Context, question_id: str, reply: str, as_json: bool) -> None:
+    """What a typed REPLY means for QUESTION_ID: the option, how sure, and why."""
+    from .assessment import FrameworkError, InvalidAnswer, ReplyError
+
+    service = _service(ctx.find_root())
+    try:
+        found = service.interpret_reply(question_id, reply)
+    except InvalidAnswer as exc:
+        raise click.ClickException(str(exc)) from None
+    except ReplyError as exc:
+        raise click.ClickException(exc.message) from None
+    except FrameworkError as exc:
+        raise click.ClickException(f"the assessment framework is invalid: {exc}") from None
+    if as_json:
+        _emit(found.to_dict())
+        return
+    shown = found.value if found.value is not None else "(no match)"
+    click.echo(f"{shown}  confidence {found.confidence:.0%}{'  (would ask to confirm)' if found.confirm else ''}")
+    click.echo(f"  {found.why}")
 
 
 @assess.command("history")

@@ -24,9 +24,10 @@ from .llm.redaction import redact, strip_sensitive
 from .llm.routing import Route, Router
 from .retrieval import Mode, Retrieval, Retriever
 from .assessment import (
-    AssessmentError, AssessmentSessions, FrameworkProvider, Question, Session, assess, map_free_text,
-    validate_answer,
+    AssessmentError, AssessmentSessions, Conversation, FrameworkProvider, Interpretation, Interpreter, Question,
+    Session, Turn, assess, validate_answer,
 )
+from .assessment.interpret import check_reply, cross_check, model_messages, parse_model_choice
 from .assessment.report import build_report
 from .settings import Settings
 from .store import Store, new_id
@@ -360,19 +361,66 @@ class AdvisorService:
                 )
         return self.sessions.back(session_id, user)
 
+    @property
+    def interpreter(self) -> Interpreter:
+        return self._once("_interpreter", lambda: Interpreter(self.embedder.embed))
+
+    @property
+    def conversation(self) -> Conversation:
+        return self._once("_conversation", lambda: Conversation(self.sessions, self.interpret_reply))
+
     def is_option_reply(self, text: str) -> bool:
         """Whether a typed reply is, word for word, an answer to some assessment question (an
         option's value, label or synonym): tells a late answer from a new question."""
-        framework = self.frameworks.get()
-        return any(map_free_text(q, text, lambda _t, d: [0.0] * len(d))[2] for q in framework.questions)
+        return self.conversation.is_option_reply(text)
 
-    def map_answer(self, question: Question, text: str) -> tuple[str | None, float, bool]:
-        """A typed reply mapped to an option by embedding similarity to the option descriptions."""
-        def similarity(reply: str, descriptions: list[str]) -> list[float]:
-            vectors = self.embedder.embed([reply, *descriptions])
-            return [sum(a * b for a, b in zip(vectors[0], v)) for v in vectors[1:]]
+    def interpret_reply(self, question: Question | str, text: str) -> Interpretation:
+        """What a typed reply means for a question: the offline reading and, with a model
+        configured, the model's, cross-checked. Raises InvalidAnswer for an unknown question id
+        and ReplyError for a reply that cannot be an answer (empty, too long, not text)."""
+        if isinstance(question, str):
+            framework = self.frameworks.get()
+            try:
+                question = framework.question(question)
+            except KeyError:
+                from .assessment import InvalidAnswer
 
-        return map_free_text(question, text, similarity)
+                raise InvalidAnswer(question, None, framework.question_ids) from None
+        text = check_reply(text)
+        with self._compute:
+            offline = self.interpreter.interpret(question, text)
+        if offline.confidence >= 1.0:
+            return offline  # a number or an option's own name: nothing for a model to add
+        return cross_check(question, offline, self._model_choice(question, text))
+
+    def _model_choice(self, question: Question, text: str) -> str | None:
+        """The option a model picks, from the model the routing allows for this reply: a reply
+        holding personal data or secrets never goes to a PaaS model, and what does is redacted."""
+        route = self.router.route([text], [])
+        if route.backend is None:
+            return None
+        messages = model_messages(question, text)
+        if route.redact:
+            messages = [(role, redact(content)[0]) for role, content in messages]
+        try:
+            return parse_model_choice(question, route.backend.invoke(messages).text)
+        except BackendError as exc:
+            log.warning("classifying an assessment reply with %s failed, using the offline reading: %s",
+                        route.name, exc)
+            return None
+
+    def assessment_reply(self, session_id: str, user: str, text: str, *, how: str = "text",
+                         loose: bool = False) -> Turn:
+        """A typed reply in an assessment (Slack thread or terminal): see ``Conversation.reply``."""
+        return self.conversation.reply(session_id, user, text, how=how, loose=loose)
+
+    def assessment_reject(self, session_id: str, user: str, step: int) -> Session:
+        """ "No, not that" to a "Did you mean …?"; refused when it is from an older question."""
+        return self.sessions.reject_pending(session_id, user, step)
+
+    def assessment_what_if(self, session_id: str, user: str, question_id: str, value: str) -> Session:
+        """A finished assessment re-run with one answer changed, stored as a new result."""
+        return self.sessions.what_if(session_id, user, question_id, value)
 
     # --- knowledge ---------------------------------------------------------------------------
 

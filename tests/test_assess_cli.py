@@ -42,11 +42,10 @@ def test_invalid_answers_list_valid_ones(service):
 
 
 def test_free_text_maps_to_options(service):
-    question = service.frameworks.get().question("timeline")
-    value, _, confident = service.map_answer(question, "we need something in production within a few weeks")
-    assert value == "weeks"
-    value, _, confident = service.map_answer(question, "not sure")
-    assert (value, confident) == ("unsure", True)
+    found = service.interpret_reply("timeline", "we need something in production within a few weeks")
+    assert found.value == "weeks"
+    assert service.interpret_reply("timeline", "not sure").to_dict() == {
+        "value": "unsure", "confidence": 1.0, "confirm": False, "why": "“not sure” names the option “Not sure”"}
 
 
 def test_broken_framework_is_reported_on_ingest_and_last_valid_kept(knowledge_copy, make_settings, embedder):

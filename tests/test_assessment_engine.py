@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.assessment.engine import InvalidAnswer, assess, validate_answer
-from bot.assessment.framework import CONTRACT_QUESTIONS, UNSURE, Citation, load_framework, parse_framework
+from bot.assessment.framework import (
+    CONTRACT_QUESTIONS, UNSURE, Citation, FrameworkError, load_framework, parse_framework,
+)
 
 SHIPPED = Path(__file__).resolve().parent.parent / "knowledge" / "assessment.yaml"
 APPROACHES = {"paas", "self_hosted", "hybrid"}
@@ -46,7 +48,12 @@ def test_every_contract_combination_gives_a_complete_result(fw):
         assert 0.0 <= result.confidence <= 1.0, answers
         assert [r.question for r in result.rationale] == list(fw.question_ids)
         assert all(r.effect for r in result.rationale)
-        assert result.scores[result.recommendation] == max(result.scores.values())
+        allowed = [a for a in APPROACHES if a not in result.excluded]
+        assert result.recommendation in allowed, answers
+        assert result.scores[result.recommendation] == max(result.scores[a] for a in allowed)
+        for change in result.what_would_change:  # each listed change really changes the result
+            changed = assess(fw, {**answers, change.question: change.to_value})
+            assert changed.recommendation == change.recommendation != result.recommendation
         json.dumps(result.to_dict())
         seen.add(result.recommendation)
     assert seen == APPROACHES  # every approach is reachable
@@ -173,7 +180,8 @@ def test_citations_cover_answered_questions_and_recommended_approach(fw):
 
 def test_to_dict_shape(fw):
     data = assess(fw, ALL_PAAS).to_dict()
-    assert set(data) == {"recommendation", "scores", "confidence", "rationale", "conflicts", "citations"}
+    assert set(data) == {"recommendation", "scores", "confidence", "rationale", "conflicts", "citations", "rules",
+                         "excluded", "what_would_change"}
     assert set(data["rationale"][0]) == {"question", "answer", "effect"}
     assert set(data["citations"][0]) == {"document", "section"}
 
@@ -242,3 +250,87 @@ def test_ties_follow_the_documented_tie_break_order():
     assert assess(_tie_framework("paas, hybrid, self_hosted"), answers).recommendation == "paas"
     assert assess(_tie_framework("self_hosted, paas, hybrid"), answers).recommendation == "self_hosted"
     assert assess(_tie_framework("hybrid, self_hosted, paas"), answers).recommendation == "hybrid"
+
+
+# --- hard rules ----------------------------------------------------------------------------------
+
+
+def test_strict_residency_never_gives_pure_paas(fw):
+    """The guidance answers strict residency with "self-hosted, or a hybrid with careful PaaS
+    boundaries": no combination of other answers may buy PaaS back."""
+    ids = list(CONTRACT_QUESTIONS)
+    others = [q for q in ids if q != "data_residency"]
+    for combo in itertools.product(*[CONTRACT_QUESTIONS[q] + (UNSURE,) for q in others]):
+        answers = {**dict(zip(others, combo)), "data_residency": "yes"}
+        assert assess(fw, answers).recommendation != "paas", answers
+
+
+def test_residency_without_mlops_and_everything_else_paas_is_hybrid_and_says_which_rule(fw):
+    answers = profile("no", "yes", "weeks", "low", "generic")
+    result = assess(fw, answers)
+    assert result.recommendation == "hybrid"
+    assert result.scores["paas"] > result.scores["hybrid"]  # on scores alone PaaS would have won
+    assert set(result.excluded) == {"paas", "self_hosted"}
+    decided = [r for r in result.rules if "decided the recommendation" in r]
+    assert len(decided) == 1 and decided[0].startswith("Strict data residency rules out pure PaaS")
+    assert "Question 2: Data residency" in decided[0]
+    residency = next(line for line in result.rationale if line.question == "data_residency")
+    assert "rules out PaaS" in residency.effect
+    assert Citation("strategy/genai-implementation-approaches.md",
+                    "Decision Framework > Question 2: Data residency") in result.citations
+
+
+def test_rules_quote_sections_that_exist(fw):
+    from bot.assessment.report import build_report  # noqa: F401 - the report carries rules as they are
+
+    headings = set(_headings())
+    for rule in fw.rules:
+        assert rule.cite, rule.id
+        for citation in rule.cite:
+            assert (citation.document, citation.section) in headings, citation
+
+
+def _headings():
+    """(document, "A > B") for every heading below a document title in knowledge/strategy."""
+    root = SHIPPED.parent
+    for path in (root / "strategy").glob("*.md"):
+        stack: list[str] = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("## ") or line.startswith("### "):
+                level = line.index(" ") - 2
+                stack = stack[:level] + [line.split(" ", 1)[1].strip()]
+                yield str(path.relative_to(root)), " > ".join(stack)
+
+
+def test_rules_that_would_exclude_every_approach_are_refused():
+    text = SHIPPED.read_text(encoding="utf-8") + """
+  - id: nothing_left
+    title: "Too strict"
+    when: {data_residency: "yes"}
+    excludes: [hybrid, self_hosted]
+    message: "x"
+    cite:
+      - {document: strategy/genai-implementation-approaches.md, section: "Decision Framework"}
+"""
+    with pytest.raises(FrameworkError, match="exclude every approach"):
+        parse_framework(text, "assessment.yaml")
+
+
+# --- what would change the answer ----------------------------------------------------------------
+
+
+def test_what_would_change_lists_single_changes_that_flip_the_result(fw):
+    answers = profile("yes", "no", "weeks", "high", "specialized")
+    result = assess(fw, answers)
+    changes = {(c.question, c.to_value): c.recommendation for c in result.what_would_change}
+    assert changes, result
+    for (question, value), recommendation in changes.items():
+        assert assess(fw, {**answers, question: value}).recommendation == recommendation
+    # and nothing that would not change it is listed
+    for question in fw.questions:
+        for option in question.options:
+            if option.value in (answers[question.id], UNSURE) or (question.id, option.value) in changes:
+                continue
+            assert assess(fw, {**answers, question.id: option.value}).recommendation == result.recommendation
+    data = result.to_dict()["what_would_change"][0]
+    assert set(data) >= {"question", "from", "to", "recommendation"}

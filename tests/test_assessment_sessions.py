@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
 from bot.assessment.engine import assess
-from bot.assessment.framework import FrameworkProvider, load_framework
-from bot.assessment.sessions import AssessmentError, AssessmentSessions, map_free_text
+from bot.assessment.framework import FrameworkProvider
+from bot.assessment.sessions import AssessmentError, AssessmentSessions
 
 SHIPPED = Path(__file__).resolve().parent.parent / "knowledge" / "assessment.yaml"
 ANSWERS = [
@@ -237,66 +236,38 @@ def test_unknown_how_is_a_programming_error(sessions):
         sessions.answer(session.id, "U1", "mlops_expertise", "no", "carrier-pigeon")
 
 
-# ------------------------------------------------------------------ free text
+# ------------------------------------------------------------------ confirmations and what-ifs
 
 
-def lexical(text: str, descriptions: list[str]) -> list[float]:
-    """Jaccard word overlap: a stand-in for embedding cosine similarity."""
-    words = set(re.findall(r"[a-z]+", text.lower()))
-    scores = []
-    for d in descriptions:
-        other = set(re.findall(r"[a-z]+", d.lower()))
-        scores.append(len(words & other) / len(words | other) if words | other else 0.0)
-    return scores
+def test_pending_confirmation_holds_for_its_step_only(sessions):
+    s = sessions.start("u1")
+    sessions.set_pending(s.id, "u1", 0, "mlops_expertise", "yes")
+    assert sessions.pending(sessions.get(s.id)) == ("mlops_expertise", "yes")
+    with pytest.raises(AssessmentError) as info:
+        sessions.set_pending(s.id, "u2", 0, "mlops_expertise", "yes")
+    assert info.value.code == "not_owner"
+    s = sessions.answer(s.id, "u1", "mlops_expertise", "no", "cli")
+    assert sessions.pending(s) is None  # answering moves on and drops the question
+    with pytest.raises(AssessmentError) as info:
+        sessions.reject_pending(s.id, "u1", 0)
+    assert info.value.code == "stale_step"
 
 
-def never_called(text, descriptions):
-    raise AssertionError("exact matches must not need similarity")
-
-
-@pytest.mark.parametrize(
-    "qid, text, expected",
-    [
-        ("mlops_expertise", "yes", "yes"),
-        ("mlops_expertise", "Y", "yes"),
-        ("mlops_expertise", "Nope.", "no"),
-        ("mlops_expertise", "not sure", "unsure"),
-        ("data_residency", "Don’t know", "unsure"),
-        ("timeline", "Within weeks", "weeks"),
-        ("scale", "medium", "medium"),
-        ("differentiation", "Highly specialized", "specialized"),
-    ],
-)
-def test_free_text_exact_and_synonyms_are_confident(qid, text, expected):
-    question = load_framework(SHIPPED).question(qid)
-    assert map_free_text(question, text, never_called) == (expected, 1.0, True)
-
-
-def test_free_text_uses_similarity_for_descriptive_answers():
-    fw = load_framework(SHIPPED)
-    value, score, confident = map_free_text(
-        fw.question("scale"),
-        "millions of requests from customers, heavy predictable traffic",
-        lambda t, d: lexical(t, d),
-        accept=0.15,
-        floor=0.05,
-    )
-    assert value == "high" and score > 0.15 and confident
-
-
-def test_free_text_low_similarity_is_not_confident_or_none():
-    q = load_framework(SHIPPED).question("timeline")
-    value, score, confident = map_free_text(q, "whenever", lexical)
-    assert value is None and not confident
-
-    flat = lambda t, d: [0.7] * len(d)  # noqa: E731 - every option equally close
-    value, score, confident = map_free_text(q, "hmm", flat)
-    assert value is not None and score == 0.7 and not confident
-
-
-def test_free_text_empty():
-    q = load_framework(SHIPPED).question("timeline")
-    assert map_free_text(q, "   ", never_called) == (None, 0.0, False)
+def test_what_if_is_a_new_finished_copy_and_the_original_is_kept(sessions):
+    s = sessions.start("u1")
+    for q in ("mlops_expertise", "data_residency", "timeline", "scale", "differentiation"):
+        s = sessions.answer(s.id, "u1", q, "unsure", "cli")
+    before = s.to_dict()
+    copy = sessions.what_if(s.id, "u1", "timeline", "months")
+    assert copy.id != s.id and copy.status == "finished" and copy.answers["timeline"] == "months"
+    assert sessions.get(s.id).to_dict() == before
+    assert sessions.what_if_of(copy.id)["parent_id"] == s.id
+    assert {h.id for h in sessions.history("u1")} == {s.id, copy.id}
+    for user, q, v, code in (("u2", "timeline", "months", "not_owner"), ("u1", "timeline", "soon", "invalid_value"),
+                             ("u1", "budget", "x", "invalid_question"), ("u1", "timeline", "unsure", "same_answer")):
+        with pytest.raises(AssessmentError) as info:
+            sessions.what_if(s.id, user, q, v)
+        assert info.value.code == code
 
 
 def test_concurrent_double_clicks_record_exactly_one_answer(db_path, provider):

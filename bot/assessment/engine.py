@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .framework import UNSURE, Citation, Framework, Option
+from .framework import UNSURE, Citation, Framework, HardRule, Option
 
 # Score gap (in weight points) between the top two approaches at which the
 # margin stops limiting confidence: about one strongly directional answer.
@@ -44,6 +44,21 @@ class RationaleLine:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One answer that, changed on its own, changes the recommendation."""
+
+    question: str
+    from_value: str
+    to_value: str
+    recommendation: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"question": self.question, "from": self.from_value, "to": self.to_value,
+                "recommendation": self.recommendation, "text": self.text}
+
+
+@dataclass(frozen=True)
 class Assessment:
     recommendation: str
     scores: Mapping[str, float]
@@ -51,6 +66,9 @@ class Assessment:
     rationale: tuple[RationaleLine, ...]
     conflicts: tuple[str, ...]
     citations: tuple[Citation, ...]
+    rules: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    what_would_change: tuple[Change, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +80,9 @@ class Assessment:
                 for r in self.rationale
             ],
             "conflicts": list(self.conflicts),
+            "rules": list(self.rules),
+            "excluded": list(self.excluded),
+            "what_would_change": [c.to_dict() for c in self.what_would_change],
             "citations": [c.to_dict() for c in self.citations],
         }
 
@@ -91,15 +112,70 @@ def _describe_deltas(framework: Framework, weights: Mapping[str, float]) -> str:
     return ", ".join(parts) if parts else "no change"
 
 
-def _pick(framework: Framework, scores: Mapping[str, float]) -> tuple[str, float]:
-    """Return the winner and its margin over the runner-up.
+def _rank(framework: Framework, scores: Mapping[str, float], allowed: set[str] | None = None) -> list[str]:
+    """Approaches best first. Ties go to the earliest approach in framework.tie_break
+    (documented in the YAML: PaaS first, since the guidance says start with what fits and
+    evolve)."""
+    candidates = [a for a in framework.tie_break if allowed is None or a in allowed]
+    return sorted(candidates, key=lambda a: (-scores[a], framework.tie_break.index(a)))
 
-    Ties go to the earliest approach in framework.tie_break (documented in the
-    YAML: PaaS first, since the guidance says start with what fits and evolve).
-    """
-    ranked = sorted(framework.tie_break, key=lambda a: (-scores[a], framework.tie_break.index(a)))
-    margin = scores[ranked[0]] - scores[ranked[1]] if len(ranked) > 1 else 0.0
+
+def _pick(framework: Framework, scores: Mapping[str, float], allowed: set[str]) -> tuple[str, float]:
+    """The winner among the approaches the rules allow, and its margin over the runner-up.
+    A winner that is the only one allowed has nothing to be close to: full margin."""
+    ranked = _rank(framework, scores, allowed)
+    margin = scores[ranked[0]] - scores[ranked[1]] if len(ranked) > 1 else FULL_CONFIDENCE_MARGIN
     return ranked[0], margin
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    scores: dict[str, float]
+    fired_rules: tuple[HardRule, ...]
+    allowed: set[str]
+    recommendation: str
+    margin: float
+
+
+def _verdict(framework: Framework, resolved: Mapping[str, str]) -> _Verdict:
+    scores = {a: 0.0 for a in framework.approaches}
+    for question in framework.questions:
+        for approach_id, w in question.option(resolved[question.id]).weights.items():
+            scores[approach_id] += w
+    for rule in framework.conflicts:
+        if rule.matches(resolved):
+            for approach_id, w in rule.adjust.items():
+                scores[approach_id] += w
+    # Hard rules come after scoring: weights say what an answer favours, a rule says what the
+    # guidance does not allow at all, and no sum of other answers may buy that back.
+    fired = tuple(r for r in framework.rules if r.matches(resolved))
+    excluded = {a for r in fired for a in r.excludes}
+    allowed = set(framework.approaches) - excluded
+    recommendation, margin = _pick(framework, scores, allowed)
+    return _Verdict(scores, fired, allowed, recommendation, margin)
+
+
+def _change_text(framework: Framework, question_id: str, old: str, new: str, recommendation: str) -> str:
+    question = framework.question(question_id)
+    was = "not sure" if old == UNSURE else f"“{question.option(old).label}”"
+    return (f"{question.topic}: “{question.option(new).label}” instead of {was} → "
+            f"{framework.approaches[recommendation].short}")
+
+
+def what_would_change(framework: Framework, resolved: Mapping[str, str], current: str) -> tuple[Change, ...]:
+    """The single answers that, changed, give another recommendation, in question order.
+    Answers changed *to* not sure are left out: they only ever remove information."""
+    changes = []
+    for question in framework.questions:
+        old = resolved[question.id]
+        for option in question.options:
+            if option.value in (old, UNSURE):
+                continue
+            other = _verdict(framework, {**resolved, question.id: option.value}).recommendation
+            if other != current:
+                changes.append(Change(question.id, old, option.value, other,
+                                      _change_text(framework, question.id, old, option.value, other)))
+    return tuple(changes)
 
 
 def _confidence(answered: int, total: int, margin: float) -> float:
@@ -119,14 +195,13 @@ def assess(framework: Framework, answers: Mapping[str, str]) -> Assessment:
     # an answer, just a less confident one.
     resolved = {q.id: answers.get(q.id, UNSURE) for q in framework.questions}
 
-    scores = {a: 0.0 for a in framework.approaches}
+    verdict = _verdict(framework, resolved)
+    scores = verdict.scores
     effects: dict[str, str] = {}
     citations: list[Citation] = []
     answered = 0
     for question in framework.questions:
         option = question.option(resolved[question.id])
-        for approach_id, w in option.weights.items():
-            scores[approach_id] += w
         if option.value == UNSURE:
             effects[question.id] = (
                 f"{question.topic}: not sure → no change, lowers confidence; {option.explanation}"
@@ -140,11 +215,7 @@ def assess(framework: Framework, answers: Mapping[str, str]) -> Assessment:
         )
 
     fired = [rule for rule in framework.conflicts if rule.matches(resolved)]
-    for rule in fired:
-        for approach_id, w in rule.adjust.items():
-            scores[approach_id] += w
-
-    recommendation, margin = _pick(framework, scores)
+    recommendation, margin = verdict.recommendation, verdict.margin
     winner = framework.approaches[recommendation]
 
     conflicts: list[str] = []
@@ -166,6 +237,20 @@ def assess(framework: Framework, answers: Mapping[str, str]) -> Assessment:
         others = ", ".join(framework.question(q).topic for q in rule.when if q != last)
         effects[last] += f" Conflicts with your {others} answer — see “{rule.title}”."
 
+    top_score = _rank(framework, scores)[0]
+    rules: list[str] = []
+    for rule in verdict.fired_rules:
+        names = " and ".join(framework.approaches[a].short for a in rule.excludes)
+        where = "; ".join(f"{c.document} › {c.section.replace(' > ', ' › ')}" for c in rule.cite)
+        text = f"{rule.title}: {rule.message} This rules out {names} ({where})."
+        if top_score in rule.excludes:
+            text += (f" It decided the recommendation: on scores alone "
+                     f"{framework.approaches[top_score].short} would have come first.")
+        rules.append(text)
+        citations.extend(rule.cite)
+        last = max(rule.when, key=order.index)
+        effects[last] += f" Rule “{rule.title}” rules out {names}."
+
     rationale = tuple(
         RationaleLine(question=q, answer=resolved[q], effect=effects[q]) for q in order
     )
@@ -177,4 +262,7 @@ def assess(framework: Framework, answers: Mapping[str, str]) -> Assessment:
         rationale=rationale,
         conflicts=tuple(conflicts),
         citations=_dedupe(citations),
+        rules=tuple(rules),
+        excluded=tuple(a for a in framework.tie_break if a not in verdict.allowed),
+        what_would_change=what_would_change(framework, resolved, recommendation),
     )

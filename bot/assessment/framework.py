@@ -8,6 +8,7 @@ a typo must never silently change what the advisor recommends.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from dataclasses import dataclass, field
@@ -36,6 +37,11 @@ CONTRACT_QUESTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 SECTION_KINDS: tuple[str, ...] = ("what", "pros", "cons", "when")
+
+# What a reply's quantity may be measured in; the interpreter converts to these units.
+MEASURE_UNITS: Mapping[str, str] = MappingProxyType(
+    {"requests": "volume", "users": "volume", "tokens": "volume", "days": "duration"}
+)
 
 
 def normalize_phrase(text: str) -> str:
@@ -75,6 +81,37 @@ class Option:
     weights: Mapping[str, float]
     explanation: str
     synonyms: tuple[str, ...] = ()
+    # Replies as people type them; the interpreter matches meaning against these.
+    examples: tuple[str, ...] = ()
+    # A negated statement of the named option means this one ("nobody here has ..." → no).
+    negates: str | None = None
+
+
+@dataclass(frozen=True)
+class Range:
+    value: str
+    below: float | None  # None: everything from the previous bound up
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A quantity a reply may state (per day for volumes), and which option each range means."""
+
+    unit: str
+    ranges: tuple[Range, ...]
+
+    def option_for(self, amount: float) -> tuple[str, float]:
+        """The option for ``amount`` and how far it sits from the nearest bound (a factor ≥ 1:
+        2.0 means twice or half of it), so amounts close to a bound can be confirmed."""
+        lower = None
+        for r in self.ranges:
+            if r.below is None or amount < r.below:
+                distances = [b / amount if amount > 0 else float("inf") for b in (r.below,) if b]
+                if lower:
+                    distances.append(amount / lower)
+                return r.value, min(distances) if distances else float("inf")
+            lower = r.below
+        raise AssertionError("the last range is open-ended")
 
 
 @dataclass(frozen=True)
@@ -86,6 +123,7 @@ class Question:
     options: tuple[Option, ...]
     cite: tuple[Citation, ...]
     policy_query: str
+    measures: tuple[Measure, ...] = ()
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -120,12 +158,28 @@ class ConflictRule:
 
 
 @dataclass(frozen=True)
+class HardRule:
+    """An answer the guidance treats as excluding an approach outright, whatever the scores."""
+
+    id: str
+    title: str
+    when: Mapping[str, tuple[str, ...]]
+    excludes: tuple[str, ...]
+    message: str
+    cite: tuple[Citation, ...]
+
+    def matches(self, answers: Mapping[str, str]) -> bool:
+        return all(answers.get(q) in values for q, values in self.when.items())
+
+
+@dataclass(frozen=True)
 class Framework:
     version: int
     approaches: Mapping[str, Approach]
     questions: tuple[Question, ...]
     conflicts: tuple[ConflictRule, ...]
     tie_break: tuple[str, ...]
+    rules: tuple[HardRule, ...] = ()
 
     @property
     def question_ids(self) -> tuple[str, ...]:
@@ -268,7 +322,7 @@ def _option(
         node,
         f"an option of question '{question_id}'",
         ("value", "label", "description", "weights", "explanation"),
-        ("synonyms",),
+        ("synonyms", "examples", "negates"),
     )
     value = ctx.text(items["value"][1], f"question '{question_id}' option value")
     what = f"option '{value}' of question '{question_id}'"
@@ -279,6 +333,10 @@ def _option(
     synonyms: tuple[str, ...] = ()
     if "synonyms" in items:
         synonyms = tuple(s for _, s in ctx.text_list(items["synonyms"][1], f"{what} synonyms"))
+    examples: tuple[str, ...] = ()
+    if "examples" in items:
+        examples = tuple(s for _, s in ctx.text_list(items["examples"][1], f"{what} examples"))
+    negates = ctx.text(items["negates"][1], f"{what} negates") if "negates" in items else None
     return Option(
         value=value,
         label=ctx.text(items["label"][1], f"{what} label"),
@@ -286,12 +344,36 @@ def _option(
         weights=weights,
         explanation=ctx.text(items["explanation"][1], f"{what} explanation"),
         synonyms=synonyms,
+        examples=examples,
+        negates=negates,
     )
+
+
+def _measure(ctx: _Ctx, node: Node, what: str, values: tuple[str, ...]) -> Measure:
+    items = ctx.mapping(node, f"a measure of {what}", ("unit", "ranges"))
+    unit = ctx.text(items["unit"][1], f"{what} measure unit")
+    if unit not in MEASURE_UNITS:
+        raise ctx.fail(items["unit"][1], f"{what}: unknown measure unit '{unit}' (known: {', '.join(MEASURE_UNITS)})")
+    ranges: list[Range] = []
+    range_nodes = ctx.sequence(items["ranges"][1], f"{what} {unit} ranges")
+    for n, rnode in enumerate(range_nodes):
+        last = n == len(range_nodes) - 1
+        ritems = ctx.mapping(rnode, f"a {unit} range of {what}", ("value",), ("below",))
+        value = ctx.text(ritems["value"][1], f"{what} {unit} range value")
+        if value not in values:
+            raise ctx.fail(ritems["value"][1], f"{what}: range value '{value}' is not an option ({', '.join(values)})")
+        below = ctx.number(ritems["below"][1], f"{what} {unit} range below") if "below" in ritems else None
+        if last != (below is None):
+            raise ctx.fail(rnode, f"{what}: every {unit} range but the last needs 'below'; the last has none")
+        if below is not None and (below <= 0 or (ranges and below <= (ranges[-1].below or 0))):
+            raise ctx.fail(ritems["below"][1], f"{what}: {unit} bounds must be positive and increasing")
+        ranges.append(Range(value, below))
+    return Measure(unit, tuple(ranges))
 
 
 def _question(ctx: _Ctx, node: Node, approaches: Mapping[str, Approach]) -> tuple[Question, Node]:
     required = ("id", "topic", "prompt", "help", "cite", "policy_query", "options")
-    items = ctx.mapping(node, "a question", required)
+    items = ctx.mapping(node, "a question", required, ("measures",))
     qid = ctx.text(items["id"][1], "question id")
     what = f"question '{qid}'"
     options: list[Option] = []
@@ -315,6 +397,11 @@ def _question(ctx: _Ctx, node: Node, approaches: Mapping[str, Approach]) -> tupl
             phrases[key] = opt.value
     if UNSURE not in seen:
         raise ctx.fail(items["options"][0], f"{what} must offer the '{UNSURE}' option")
+    for opt in options:
+        if opt.negates is not None and (opt.negates not in seen or opt.negates == opt.value):
+            raise ctx.fail(items["options"][0], f"{what}: option '{opt.value}' negates '{opt.negates}', "
+                           "which is not another option")
+
     for value in CONTRACT_QUESTIONS.get(qid, ()):
         if value not in seen:
             raise ctx.fail(items["options"][0], f"{what} is missing contract option '{value}'")
@@ -322,6 +409,10 @@ def _question(ctx: _Ctx, node: Node, approaches: Mapping[str, Approach]) -> tupl
         _citation(ctx, c, f"{what} cite")
         for c in ctx.sequence(items["cite"][1], f"{what} cite")
     )
+    measures: tuple[Measure, ...] = ()
+    if "measures" in items:
+        measures = tuple(_measure(ctx, m, what, tuple(seen))
+                         for m in ctx.sequence(items["measures"][1], f"{what} measures"))
     question = Question(
         id=qid,
         topic=ctx.text(items["topic"][1], f"{what} topic"),
@@ -330,6 +421,7 @@ def _question(ctx: _Ctx, node: Node, approaches: Mapping[str, Approach]) -> tupl
         options=tuple(options),
         cite=cite,
         policy_query=ctx.text(items["policy_query"][1], f"{what} policy_query"),
+        measures=measures,
     )
     return question, items["id"][1]
 
@@ -374,6 +466,56 @@ def _conflict(
     )
 
 
+def _when(ctx: _Ctx, node: Node, what: str, questions: Mapping[str, Question]) -> dict[str, tuple[str, ...]]:
+    when: dict[str, tuple[str, ...]] = {}
+    for qid, (key, value) in ctx.free_mapping(node, f"{what} when").items():
+        if qid not in questions:
+            raise ctx.fail(key, f"{what} refers to unknown question '{qid}'")
+        values = ctx.text_list(value, f"{what} when.{qid}")
+        for vnode, v in values:
+            if v not in questions[qid].values:
+                valid = ", ".join(questions[qid].values)
+                raise ctx.fail(vnode, f"{what}: '{v}' is not a value of question '{qid}' (valid: {valid})")
+        when[qid] = tuple(v for _, v in values)
+    if not when:
+        raise ctx.fail(node, f"{what} when must name a question")
+    return when
+
+
+def _rule(ctx: _Ctx, node: Node, questions: Mapping[str, Question], approaches: Mapping[str, Approach]) -> HardRule:
+    items = ctx.mapping(node, "a rule", ("id", "title", "when", "excludes", "message", "cite"))
+    rid = ctx.text(items["id"][1], "rule id")
+    what = f"rule '{rid}'"
+    excludes = []
+    for enode, approach in ctx.text_list(items["excludes"][1], f"{what} excludes"):
+        if approach not in approaches:
+            raise ctx.fail(enode, f"{what} excludes unknown approach '{approach}'")
+        excludes.append(approach)
+    # A hard rule must quote the guidance: an exclusion nobody can trace is an opinion.
+    cite = tuple(_citation(ctx, c, f"{what} cite") for c in ctx.sequence(items["cite"][1], f"{what} cite"))
+    return HardRule(
+        id=rid,
+        title=ctx.text(items["title"][1], f"{what} title"),
+        when=MappingProxyType(_when(ctx, items["when"][1], what, questions)),
+        excludes=tuple(excludes),
+        message=ctx.text(items["message"][1], f"{what} message"),
+        cite=cite,
+    )
+
+
+def _check_rules_leave_a_choice(ctx: _Ctx, node: Node, rules: list[HardRule],
+                                questions: Mapping[str, Question], approaches: Mapping[str, Approach]) -> None:
+    """Every combination of answers must leave at least one approach, or some team would get
+    no recommendation at all; the space is small (a few hundred combinations)."""
+    involved = sorted({q for r in rules for q in r.when})
+    for combo in itertools.product(*(questions[q].values for q in involved)):
+        answers = dict(zip(involved, combo))
+        excluded = {a for r in rules if r.matches(answers) for a in r.excludes}
+        if excluded >= set(approaches):
+            shown = ", ".join(f"{q}={v}" for q, v in answers.items())
+            raise ctx.fail(node, f"the rules exclude every approach when {shown}")
+
+
 def _compose(text: str, source: str) -> Node:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -392,7 +534,7 @@ def parse_framework(text: str, source: str = "<string>") -> Framework:
     ctx = _Ctx(source)
     root = _compose(text, source)
     top = ctx.mapping(
-        root, "the framework", ("version", "tie_break", "approaches", "questions", "conflicts")
+        root, "the framework", ("version", "tie_break", "approaches", "questions", "conflicts"), ("rules",)
     )
     version = ctx.integer(top["version"][1], "version")
     approaches = _approaches(ctx, top["approaches"][1])
@@ -422,12 +564,22 @@ def parse_framework(text: str, source: str = "<string>") -> Framework:
             raise ctx.fail(cnode, f"duplicate conflict id '{rule.id}'")
         conflicts.append(rule)
 
+    rules: list[HardRule] = []
+    if "rules" in top:
+        for rnode in ctx.sequence(top["rules"][1], "rules", allow_empty=True):
+            rule = _rule(ctx, rnode, questions, approaches)
+            if any(r.id == rule.id for r in rules):
+                raise ctx.fail(rnode, f"duplicate rule id '{rule.id}'")
+            rules.append(rule)
+        _check_rules_leave_a_choice(ctx, top["rules"][1], rules, questions, approaches)
+
     return Framework(
         version=version,
         approaches=MappingProxyType(approaches),
         questions=tuple(questions.values()),
         conflicts=tuple(conflicts),
         tie_break=tie_break,
+        rules=tuple(rules),
     )
 
 

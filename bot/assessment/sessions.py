@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import sqlite_utils
 
 from .engine import InvalidAnswer, assess, validate_answer
-from .framework import Framework, FrameworkProvider, Question, normalize_phrase
+from .framework import Framework, FrameworkProvider, Question
 
 OPEN, FINISHED, CANCELLED = "open", "finished", "cancelled"
 HOW_VALUES: tuple[str, ...] = ("button", "text", "cli", "confirmed")
@@ -61,6 +61,28 @@ _SCHEMA = (
         how TEXT NOT NULL CHECK (how IN ('button', 'text', 'cli', 'confirmed')),
         at TEXT NOT NULL,
         PRIMARY KEY (session_id, question_id)
+    )
+    """,
+    # A "Did you mean …?" waiting for its answer, so a typed "yes" (or a click, or a restart of
+    # the process) can settle it; it holds for one step only.
+    """
+    CREATE TABLE IF NOT EXISTS assessment_pending (
+        session_id TEXT PRIMARY KEY REFERENCES assessment_sessions (id),
+        step INTEGER NOT NULL,
+        question_id TEXT NOT NULL,
+        value TEXT NOT NULL,
+        at TEXT NOT NULL
+    )
+    """,
+    # A result re-run with one answer changed ("what would change"): a copy, so the original
+    # stays in the history as it was.
+    """
+    CREATE TABLE IF NOT EXISTS assessment_what_if (
+        session_id TEXT PRIMARY KEY REFERENCES assessment_sessions (id),
+        parent_id TEXT NOT NULL REFERENCES assessment_sessions (id),
+        question_id TEXT NOT NULL,
+        from_value TEXT NOT NULL,
+        to_value TEXT NOT NULL
     )
     """,
 )
@@ -229,6 +251,8 @@ class AssessmentSessions:
             " WHERE id = ? AND version = ?",
             (*changes.values(), session.id, session.version),
         )
+        if "step" in changes or "status" in changes:
+            conn.execute("DELETE FROM assessment_pending WHERE session_id = ?", (session.id,))
         if cursor.rowcount != 1:
             # Only reachable if another writer slipped past the lock; refusing
             # keeps "one click, one answer" true even then.
@@ -423,6 +447,83 @@ class AssessmentSessions:
             text = f"That button is from an older copy of this question. {where}."
         return AssessmentError("stale_step", text, session)
 
+    # ------------------------------------------------------ confirmations
+
+    def pending(self, session: Session) -> tuple[str, str] | None:
+        """The (question id, value) a "Did you mean …?" on the current step waits for."""
+        rows = self._rows("SELECT step, question_id, value FROM assessment_pending WHERE session_id = ?",
+                          (session.id,))
+        if not rows or rows[0]["step"] != session.step or session.status != OPEN:
+            return None
+        return rows[0]["question_id"], rows[0]["value"]
+
+    def set_pending(self, session_id: str, user: str, step: int, question_id: str, value: str) -> Session:
+        framework = self.provider.get()
+        with self._transaction() as conn:
+            session = self._owned_open(session_id, user)
+            if step != session.step or framework.question_ids[step] != question_id:
+                raise self._stale(framework, session, question_id)
+            validate_answer(framework, question_id, value)
+            conn.execute("INSERT OR REPLACE INTO assessment_pending (session_id, step, question_id, value, at)"
+                         " VALUES (?, ?, ?, ?, ?)", (session.id, step, question_id, value, self._now()))
+        return session
+
+    def reject_pending(self, session_id: str, user: str, step: int) -> Session:
+        """ "No, not that": the question stays open; refused (changing nothing) when the
+        confirmation is from an older step."""
+        with self._transaction() as conn:
+            session = self._owned_open(session_id, user)
+            if step != session.step:
+                raise AssessmentError("stale_step", "That question was already answered or has moved on; "
+                                                    "nothing was changed.", session)
+            conn.execute("DELETE FROM assessment_pending WHERE session_id = ?", (session.id,))
+        return session
+
+    # ------------------------------------------------------------- what if
+
+    def what_if(self, session_id: str, user: str, question_id: str, value: str) -> Session:
+        """A finished copy of a finished session with one answer changed, scored now; the
+        original is left as it was."""
+        framework = self.provider.get()
+        with self._transaction() as conn:
+            original = self._owned(session_id, user)
+            if original.status != FINISHED:
+                raise AssessmentError("not_finished", "Only a finished assessment can be re-run with another "
+                                                      "answer.", original)
+            try:
+                validate_answer(framework, question_id, value)
+            except InvalidAnswer as exc:
+                raise self._invalid(framework, exc, original) from None
+            before = original.answers.get(question_id, "unsure")
+            if before == value:
+                raise AssessmentError("same_answer", "That is already the answer in this assessment; nothing "
+                                                     "was changed.", original)
+            answers = {**original.answers, question_id: value}
+            copy_id = uuid.uuid4().hex
+            now = self._now()
+            result = assess(framework, answers).to_dict()
+            conn.execute(
+                "INSERT INTO assessment_sessions (id, user, channel, thread_ts, status, step, created_at,"
+                " updated_at, result, framework_version, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                (copy_id, user, original.channel, original.thread_ts, FINISHED, len(framework.questions), now, now,
+                 json.dumps(result), framework.version))
+            how = {a.question_id: a.how for a in original.answer_records}
+            for qid, v in answers.items():
+                conn.execute("INSERT INTO assessment_answers (session_id, question_id, value, how, at)"
+                             " VALUES (?, ?, ?, ?, ?)",
+                             (copy_id, qid, v, "button" if qid == question_id else how.get(qid, "button"), now))
+            conn.execute("INSERT INTO assessment_what_if (session_id, parent_id, question_id, from_value,"
+                         " to_value) VALUES (?, ?, ?, ?, ?)", (copy_id, original.id, question_id, before, value))
+        copy = self.get(copy_id)
+        assert copy is not None
+        return copy
+
+    def what_if_of(self, session_id: str) -> dict[str, str] | None:
+        """For a what-if copy: its parent and the answer that was changed."""
+        rows = self._rows("SELECT parent_id, question_id, from_value, to_value FROM assessment_what_if"
+                          " WHERE session_id = ?", (session_id,))
+        return rows[0] if rows else None
+
     def back(self, session_id: str, user: str) -> Session:
         framework = self.provider.get()
         with self._transaction() as conn:
@@ -460,46 +561,3 @@ class AssessmentSessions:
         updated = self.get(session_id)
         assert updated is not None
         return updated
-
-
-# ---------------------------------------------------------------- free text
-
-Similarity = Callable[[str, list[str]], Sequence[float]]
-
-
-def map_free_text(
-    question: Question,
-    text: str,
-    similarity: Similarity,
-    *,
-    accept: float = 0.6,
-    floor: float = 0.3,
-    margin: float = 0.05,
-) -> tuple[str | None, float, bool]:
-    """Map a typed answer to an option value.
-
-    Returns (value or None, score, confident). Exact matches on an option's
-    value, label or synonyms are confident at score 1.0. Otherwise the best
-    option by `similarity` over option descriptions is returned; it is
-    confident only if it scores at least `accept` and beats the runner-up by
-    `margin` — callers should ask "Did you mean …?" when it isn't. Below
-    `floor` nothing is returned. Thresholds suit embedding cosine similarity.
-    """
-    phrase = normalize_phrase(text)
-    if not phrase:
-        return None, 0.0, False
-    for option in question.options:
-        names = (option.value, option.label, *option.synonyms)
-        if phrase in {normalize_phrase(n) for n in names}:
-            return option.value, 1.0, True
-
-    scores = list(similarity(text, [o.description for o in question.options]))
-    if len(scores) != len(question.options):
-        raise ValueError("similarity must return one score per description")
-    ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
-    best = scores[ranked[0]]
-    runner_up = scores[ranked[1]] if len(ranked) > 1 else float("-inf")
-    if best < floor:
-        return None, best, False
-    confident = best >= accept and best - runner_up >= margin
-    return question.options[ranked[0]].value, best, confident

@@ -1,8 +1,8 @@
 """The assessment in Slack: ``/advisor assess``, its buttons and the typed replies in its thread.
 
 Only translation happens here: Slack payloads become calls on the core (``service.sessions`` for
-every change of state, ``service.map_answer`` for typed replies, ``service.assessment_report`` for
-the result) and the results become Block Kit. Every rule — one open assessment per user, one
+every change of state, ``service.assessment_reply`` for typed replies — the one conversation the CLI
+uses too —, ``service.assessment_report`` for the result) and the results become Block Kit. Every rule — one open assessment per user, one
 answer per click, buttons from an older question, someone else's assessment, a finished one — is
 enforced by the core's sessions, which refuse with an ``AssessmentError`` (code + a message for
 the user) and change nothing; the message is shown to the clicker only (chat.postEphemeral) or in
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,11 +30,6 @@ from . import blocks
 
 log = logging.getLogger(__name__)
 
-CONTROL_WORDS = {
-    "back": "back", "go back": "back", "previous": "back", "undo": "back",
-    "restart": "restart", "start over": "restart", "start again": "restart",
-    "cancel": "cancel", "stop": "cancel", "quit": "cancel", "abort": "cancel",
-}
 HISTORY_WORDS = ("history", "past", "results", "list")
 USAGE = ("`/advisor assess`: a guided assessment of which GenAI approach fits your team (PaaS, self-hosted or "
          "hybrid), one question at a time.\n`/advisor assess history`: your past results.")
@@ -46,15 +40,6 @@ STARTED_IN_DM = "I've started your assessment in our direct messages: answer the
 
 def is_dm(channel: str | None) -> bool:
     return bool(channel) and channel.startswith("D")
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
-
-
-def _asks(text: str) -> bool:
-    """A typed question for the advisor rather than an answer ("what is MLOps?")."""
-    return text.rstrip().endswith("?") and len(text.strip()) > 1
 
 
 def _total(service) -> int:
@@ -95,7 +80,7 @@ def render(service, session, note: str = "") -> tuple[str, list[dict]]:
         target = share_target(service, session)
         return (blocks.result_text(framework, report),
                 blocks.result_blocks(framework, report, session, share=target, pick_channel=not target,
-                                     titles=document_titles(service, report)))
+                                     titles=document_titles(service, report), note=what_if_note(service, session)))
     if session.status == CANCELLED:
         text = f"Assessment cancelled; nothing was kept. {START_HINT[0].upper()}{START_HINT[1:]}."
         return text, [blocks.section(text), {"type": "actions", "block_id": "assess_cancelled", "elements": [
@@ -106,6 +91,20 @@ def render(service, session, note: str = "") -> tuple[str, list[dict]]:
         return text, blocks.resume_blocks(session, _total(service), text)
     total = _total(service)
     return blocks.question_text(session, question, total), blocks.question_blocks(session, question, total, note)
+
+
+def what_if_note(service, session) -> str:
+    """For a re-run with one answer changed: which, so it is not mistaken for the original."""
+    origin = service.sessions.what_if_of(session.id)
+    if origin is None:
+        return ""
+    framework = service.frameworks.get()
+    try:
+        question = framework.question(origin["question_id"])
+        was, now = (question.option(v).label for v in (origin["from_value"], origin["to_value"]))
+    except KeyError:
+        return "What if: a re-run of an earlier assessment with one answer changed."
+    return f"What if: {question.topic} “{now}” instead of “{was}”. Your original result is kept in your history."
 
 
 def offer(session, total: int) -> tuple[str, list[dict]]:
@@ -192,67 +191,31 @@ def home_blocks(service, user: str) -> list[dict]:
 # --- typed replies in the assessment's thread ---------------------------------------------------
 
 def on_thread_message(ctx) -> bool:
-    """Hooks.thread_message: a message in a thread that holds an assessment is its next answer
-    (or back / restart / cancel). Returns False to let the core answer it as a question."""
-    service, sessions = ctx.service, ctx.service.sessions
-    text = (ctx.args or "").strip()
+    """Hooks.thread_message: a message in a thread that holds an assessment goes to the core's
+    conversation, which says what it did; returns False when it was not an answer (the core then
+    answers it as a question)."""
+    service = ctx.service
     session = service.thread_assessment(ctx.channel_id, ctx.thread_ts)
     loose = False
     if session is None:
         # In the DM the user may answer outside the thread: only unmistakable answers count.
         if not is_dm(ctx.channel_id):
             return False
-        session = sessions.open_for(ctx.user_id)
+        session = service.sessions.open_for(ctx.user_id)
         if session is None or session.channel != ctx.channel_id:
             return False
         loose = True
-    command = CONTROL_WORDS.get(_normalise(text))
-    if session.user != ctx.user_id:
-        if loose or session.status != OPEN or not (command or service.is_option_reply(text)):
-            return False  # someone else's question in the thread: the core answers it
-        ctx.reply(f"This thread holds <@{session.user}>'s assessment, so only they can answer it; nothing was "
-                  f"changed. Start your own with `/advisor assess`.", None)
-        return True
-    if session.status != OPEN:
-        if command or service.is_option_reply(text):
-            state = "finished" if session.status == FINISHED else "cancelled"
-            ctx.reply(f"This assessment is already {state}, so I haven't changed it. "
-                      f"{START_HINT[0].upper()}{START_HINT[1:]}.", None)
-            return True
-        return False  # a follow-up question about the result: the core answers it
-    try:
-        if command == "back":
-            session = service.assessment_back(session.id, ctx.user_id)
-        elif command == "restart":
-            session = sessions.restart(session.id, ctx.user_id)
-        elif command == "cancel":
-            session = sessions.cancel(session.id, ctx.user_id)
-        else:
-            question = sessions.current_question(session)
-            if question is None:
-                ctx.reply(*render(service, session))
-                return True
-            value, _score, confident = service.map_answer(question, text)
-            if loose and not confident:
-                return False
-            if not confident:
-                if value is not None and not _asks(text):
-                    ctx.reply(f"Did you mean “{question.option(value).label}”?",
-                              blocks.confirm_blocks(session, question, value))
-                    return True
-                if _asks(text):
-                    return False  # "what does MLOps mean?": answered from the knowledge
-                labels = ", ".join(f"“{o.label}”" for o in question.options)
-                ctx.reply(f"I couldn't match “{blocks.escape(text)}” to an answer to “{question.prompt}”, so nothing "
-                          f"was recorded. Click a button or reply with one of {labels}; you can also say back, "
-                          "restart or cancel.", None)
-                return True
-            session = sessions.answer(session.id, ctx.user_id, question.id, value, "text",
-                                      expected_step=session.step)
-    except AssessmentError as exc:
-        ctx.reply(exc.message, None)
-        return True
-    ctx.reply(*render(service, session))
+    turn = service.assessment_reply(session.id, ctx.user_id, ctx.args or "", how="text", loose=loose)
+    if turn.kind == "not_for_us":
+        return False
+    if turn.kind == "confirm":
+        ctx.reply(turn.message, blocks.confirm_blocks(turn.session, turn.question, turn.value))
+    elif turn.kind == "rejected":
+        ctx.reply(*render(service, turn.session, note=turn.message))
+    elif turn.kind in ("no_match", "invalid", "refused"):
+        ctx.reply(blocks.escape(turn.message), None)
+    else:  # answered, back, restart, cancel, stale: show where the assessment is now
+        ctx.reply(*render(service, turn.session))
     return True
 
 
@@ -385,12 +348,20 @@ def handle_action(service, settings, body: dict, action: dict, respond, client: 
             click.replace(*render(service, session))
         elif action_id == blocks.ASSESS_CONFIRM_NO:
             fields = _answer_fields(value)
-            session = sessions.get(fields[0]) if fields else None
-            if session is None or session.user != click.user or session.status != OPEN or session.step != fields[2]:
-                click.notice(_why_not(session, click.user, "That question was already answered or has moved on; "
-                                                           "nothing was changed."))
+            if fields is None:
+                click.notice(BAD_BUTTON)
                 return
+            session = service.assessment_reject(fields[0], click.user, fields[2])
             click.replace(*render(service, session, note="OK, not that. Which of these fits?"))
+        elif action_id.startswith(blocks.ASSESS_WHAT_IF):
+            s, q, v = value.get("s"), value.get("q"), value.get("v")
+            if not (isinstance(s, str) and isinstance(q, str) and isinstance(v, str)):
+                click.notice(BAD_BUTTON)
+                return
+            copy = service.assessment_what_if(s, click.user, q, v)
+            text, message_blocks = render(service, copy)
+            click.client.chat_postMessage(channel=copy.channel or click.user, thread_ts=copy.thread_ts,
+                                          text=text, blocks=message_blocks)
         elif action_id == blocks.ASSESS_BACK:
             s, n = value.get("s"), value.get("n")
             if not isinstance(s, str) or not isinstance(n, int) or isinstance(n, bool):

@@ -1,0 +1,151 @@
+"""Quantities in typed replies: volumes ("2M calls a month", "~400 people") and durations
+("6 weeks", "half a year", "by Q3"), in the units the framework's measures use (per day; days).
+
+Pure: ``today`` is passed in, so "by Q3" means the same thing in a test as on that day.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+# Vague amounts read as their typical value: "a few thousand" is closer to 3,000 than to 1,000.
+_VAGUE = {
+    "a handful of": 5, "handful of": 5, "a handful": 5, "a couple of": 2, "a couple": 2, "couple of": 2,
+    "couple": 2, "a few": 3, "few": 3, "several": 4, "a dozen": 12, "dozens of": 30, "dozens": 30,
+    "hundreds of": 300, "hundreds": 300, "thousands of": 3_000, "thousands": 3_000, "tens of": 30,
+    "millions of": 3_000_000, "millions": 3_000_000, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3,
+    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12,
+    "eighteen": 18, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100, "half a": 0.5, "half an": 0.5,
+}
+_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mil": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
+          "billion": 1e9, "hundred": 1e2}
+_VOLUME_UNITS = {
+    "requests": ("request", "requests", "req", "reqs", "call", "calls", "queries", "query", "prompts", "prompt",
+                 "messages", "message", "transcripts", "transcript", "documents", "docs", "tickets", "conversations",
+                 "completions", "chats", "questions", "invocations", "emails"),
+    "users": ("users", "user", "people", "persons", "employees", "staff", "seats", "agents", "customers",
+              "engineers", "developers", "devs"),
+    "tokens": ("tokens", "token"),
+}
+_PER_DAY = {"second": 86_400, "sec": 86_400, "s": 86_400, "minute": 1_440, "min": 1_440, "hour": 24, "hr": 24,
+            "h": 24, "day": 1, "d": 1, "week": 1 / 7, "wk": 1 / 7, "month": 1 / 30, "mo": 1 / 30,
+            "year": 1 / 365, "yr": 1 / 365}
+_ADVERB_PER = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month", "yearly": "year",
+               "annually": "year"}
+_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7, "month": 30, "months": 30, "mo": 30,
+         "quarter": 91, "quarters": 91, "year": 365, "years": 365, "yr": 365, "yrs": 365}
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+
+_NUMBER = r"(\d+(?:[.,]\d+)*)\s*(k|mm|m|mil|bn|b|thousand|million|billion|hundred)?\b"
+_VAGUE_RE = "|".join(sorted((re.escape(k) for k in _VAGUE), key=len, reverse=True))
+_AMOUNT = re.compile(rf"(?:(?P<vague>\b(?:{_VAGUE_RE}))\s+(?:(?P<vscale>thousand|million|billion|hundred)s?\b)?|"
+                     rf"{_NUMBER})",
+                     re.I)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    unit: str  # requests | users | tokens (per day) or days
+    amount: float
+    text: str  # the words it was read from, for the explanation
+
+
+def _number(match: re.Match) -> float | None:
+    if match.group("vague"):
+        base = _VAGUE[match.group("vague").lower()]
+        scale = match.group("vscale")
+        return base * _SCALE[scale.lower()] if scale else base
+    digits, scale = match.group(3), match.group(4)
+    try:
+        value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+", digits) else float(
+            digits.replace(",", "."))
+    except ValueError:
+        return None
+    return value * _SCALE[scale.lower()] if scale else value
+
+
+def _unit_after(rest: str) -> str | None:
+    words = re.findall(r"[a-z]+", rest.lower())[:3]
+    for word in words:
+        for unit, names in _VOLUME_UNITS.items():
+            if word in names:
+                return unit
+    return None
+
+
+def _per_after(rest: str) -> float | None:
+    head = rest.lower()[:40]
+    match = re.match(r"\s*(?:[a-z]+\s+){0,3}?(?:a|an|per|each|every|/|a single)\s*(second|sec|minute|min|hour|hr|h|"
+                     r"day|d|week|wk|month|mo|year|yr)\b", head)
+    if match:
+        return _PER_DAY[match.group(1)]
+    match = re.match(r"\s*(?:[a-z]+\s+){0,3}?(daily|hourly|weekly|monthly|yearly|annually)\b", head)
+    if match:
+        return _PER_DAY[_ADVERB_PER[match.group(1)]]
+    return None
+
+
+def volumes(text: str) -> list[Quantity]:
+    """Every volume stated in ``text``, per day. A number with neither a unit nor a period
+    ("it's 3 of us") is not a volume; a unit given once carries to a bare number after it
+    ("10 users, could be 10k")."""
+    found: list[Quantity] = []
+    last_unit = None
+    for match in _AMOUNT.finditer(text):
+        if match.group("vague") and match.group("vague").lower() in ("a", "an", "one") and not match.group("vscale"):
+            continue  # "a day", "an hour": a period, not an amount
+        amount = _number(match)
+        if amount is None:
+            continue
+        rest = text[match.end():]
+        unit = _unit_after(rest)
+        per = _per_after(rest)
+        if unit is None and per is not None:
+            unit = last_unit or "requests"
+        if unit is None and last_unit is not None and not re.match(r"\s*(%|percent|years?|months?|weeks?|days?)", rest):
+            unit = last_unit
+        if unit is None:
+            continue
+        last_unit = unit
+        per_day = amount * per if per is not None and unit != "users" else amount
+        found.append(Quantity(unit, per_day, text[match.start():match.end() + 30].strip()))
+    return found
+
+
+def _quarter_end(quarter: int, today: date) -> date:
+    month = quarter * 3
+    year = today.year
+    end = date(year, month, 30 if month in (6, 9) else 31)
+    return end if end >= today else date(year + 1, month, end.day)
+
+
+def _month_end(month: int, today: date) -> date:
+    year = today.year if month >= today.month else today.year + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
+def durations(text: str, today: date) -> list[Quantity]:
+    """Every time horizon in ``text``, in days from ``today``."""
+    lowered = text.lower()
+    found: list[Quantity] = []
+    for match in re.finditer(rf"(?:(\d+(?:\.\d+)?)\s*\+?|\b({_VAGUE_RE}))\s*-?\s*(days?|weeks?|wks?|months?|mo|"
+                             r"quarters?|years?|yrs?)\b", lowered):
+        amount = float(match.group(1)) if match.group(1) else float(_VAGUE[match.group(2)])
+        found.append(Quantity("days", amount * _DAYS[match.group(3)], match.group(0)))
+    for match in re.finditer(r"\b(?:by|before|in|until|for)?\s*(?:the\s+)?(?:end of\s+)?q([1-4])\b", lowered):
+        end = _quarter_end(int(match.group(1)), today)
+        found.append(Quantity("days", (end - today).days, match.group(0).strip()))
+    for match in re.finditer(r"\b(next|this)\s+(week|month|quarter|year)\b", lowered):
+        span = {"week": 7, "month": 30, "quarter": 91, "year": 365}[match.group(2)]
+        found.append(Quantity("days", span if match.group(1) == "next" else span / 2, match.group(0)))
+    for match in re.finditer(r"\b(?:end of (?:the )?year|year[- ]end|eoy)\b", lowered):
+        found.append(Quantity("days", (date(today.year, 12, 31) - today).days, match.group(0)))
+    for match in re.finditer(r"\b(?:by|before|until|in)\s+(" + "|".join(_MONTHS) + r")\b", lowered):
+        end = _month_end(_MONTHS.index(match.group(1)) + 1, today)
+        found.append(Quantity("days", (end - today).days, match.group(0)))
+    if re.search(r"\b(yesterday|today|tomorrow)\b", lowered):
+        found.append(Quantity("days", 1, "yesterday/today"))
+    return found
