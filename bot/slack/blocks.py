@@ -29,6 +29,7 @@ ASSESS_CONFIRM_YES = "assess_confirm_yes"
 ASSESS_CONFIRM_NO = "assess_confirm_no"
 ASSESS_SHARE = "assess_share"
 ASSESS_SHARE_TO = "assess_share_to"
+ASSESS_WHAT_IF = "assess_what_if"
 
 Block = dict[str, Any]
 
@@ -472,12 +473,27 @@ def _rationale_lines(framework, report: Mapping[str, Any], sources: _Sources) ->
     return lines
 
 
+def what_if_blocks(report: Mapping[str, Any], session=None) -> list[Block]:
+    """The answers that, changed on their own, change the recommendation; with a session, a
+    button per change re-runs the result with it (a copy: the original stays in the history)."""
+    changes = list(report.get("what_would_change") or [])
+    if not changes:
+        return [context("No single change of answer would change this recommendation.")]
+    out = sections("*What would change the answer*\n" + "\n".join(f"• {escape(c['text'])}" for c in changes[:10]))
+    if session is not None:
+        out.append({"type": "actions", "block_id": f"assess_what_if:{session.id}", "elements": [
+            button(f"Try: {c['text']}", f"{ASSESS_WHAT_IF}_{n}", pack(s=session.id, q=c["question"], v=c["to"]))
+            for n, c in enumerate(changes[:5])]})
+    return out
+
+
 def result_blocks(framework, report: Mapping[str, Any], session=None, *, share: str | None = None,
-                  pick_channel: bool = False, titles: Mapping[str, str] | None = None) -> list[Block]:
-    """An assessment result: the recommendation, why (per answer), the guidance on the approach
-    (pros, cons, when to choose it), the policies that bear on the answers, next steps and the
-    numbered sources; ``share`` adds the "Share to channel" button for that channel, and
-    ``pick_channel`` a channel picker instead; ``titles`` names the cited documents."""
+                  pick_channel: bool = False, titles: Mapping[str, str] | None = None, note: str = "") -> list[Block]:
+    """An assessment result: the recommendation, why (per answer), the guidance's hard rules that
+    applied, what would change it, the guidance on the approach (pros, cons, when to choose it), the
+    policies that bear on the answers, next steps and the numbered sources; ``share`` adds the
+    "Share to channel" button for that channel, and ``pick_channel`` a channel picker instead;
+    ``titles`` names the cited documents; ``note`` heads it (a what-if copy says what changed)."""
     sources = _Sources(titles)
     title = report.get("title") or _approach_name(framework, report.get("recommendation", ""), long=True)
     blocks: list[Block] = [
@@ -485,10 +501,16 @@ def result_blocks(framework, report: Mapping[str, Any], session=None, *, share: 
         context(f"Confidence *{float(report.get('confidence', 0)):.0%}* · scores: "
                 f"{escape(_scores(framework, report.get('scores', {})))}"),
     ]
+    if note:
+        blocks.insert(1, section(escape(note)))
     blocks.extend(sections("*Why: your answers*\n" + "\n".join(_rationale_lines(framework, report, sources))))
     if report.get("conflicts"):
         blocks.extend(sections("*Tensions in your answers*\n"
                                + "\n".join(f":warning: {escape(c)}" for c in report["conflicts"])))
+    if report.get("rules"):
+        blocks.extend(sections("*Rules from the guidance*\n"
+                               + "\n".join(f":no_entry: {escape(r)}" for r in report["rules"])))
+    blocks.extend(what_if_blocks(report, session))
     labels = {"pros": "Pros", "cons": "Cons", "when": "When to choose it"}
     for kind, label in labels.items():
         part = (report.get("guidance") or {}).get(kind)
