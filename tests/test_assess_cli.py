@@ -99,3 +99,35 @@ def test_cli_non_interactive_interactive_history_and_export(built_index):
     exported = _cli("assessments", "export", "--format", "csv", home=home)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert any(r["user"] == "cli:tester" and r["status"] == "finished" for r in rows)
+
+
+def test_cli_interpret_json_and_bad_input(built_index):
+    home = built_index.home
+    out = _cli("assess", "interpret", "scale", "maybe 200 requests a day", "--json", home=home)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"value", "confidence", "confirm", "why"}
+    assert data["value"] == "low" and data["confirm"] is False
+    none = json.loads(_cli("assess", "interpret", "timeline", "banana", "--json", home=home).stdout)
+    assert none["value"] is None
+    for args, expected in ((("budget", "yes"), "Valid questions: mlops_expertise"),
+                           (("scale", ""), "empty"), (("scale", "x" * 5000), "at most 500"),
+                           (("scale", "\x01\x02\x7f"), "isn't readable text")):
+        bad = _cli("assess", "interpret", *args, "--json", home=home)
+        assert bad.returncode != 0 and expected in bad.stderr and not bad.stdout
+
+
+def test_cli_confirmation_accepts_the_option_number(built_index):
+    """At "Did you mean …?" typing an option's number answers with that option (it used to be
+    'Error: invalid input'); an empty line is refused and the question stays."""
+    home = built_index.home
+    convo = "nope\n\nwe'd need legal to look at some contracts maybe\n1\n3\n2\nnot sure\n"
+    run = _cli("assess", home=home, stdin=convo)
+    assert run.returncode == 0, run.stderr
+    assert "Did you mean" in run.stdout and "invalid input" not in run.stdout + run.stderr
+    assert "That reply is empty" in run.stdout
+    history = json.loads(_cli("assess", "history", "--json", home=home).stdout)
+    answers = {a["question_id"]: a["value"] for a in history[0]["answers"]}
+    assert answers == {"mlops_expertise": "no", "data_residency": "no", "timeline": "unsure", "scale": "medium",
+                       "differentiation": "unsure"}
+    assert "What would change the answer" in run.stdout

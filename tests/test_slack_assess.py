@@ -150,12 +150,14 @@ def test_slash_assess_to_a_result_with_citations_share_and_history(bot):
     assert result.text.startswith("Recommendation:")
     body = result.body
     header = result.blocks[0]["text"]["text"]
-    assert header == "Recommendation: Platform-as-a-Service (PaaS) Integration"
+    # strict residency rules out pure PaaS, although every other answer points there
+    assert header == "Recommendation: Hybrid Strategy"
+    assert "Strict data residency rules out pure PaaS" in body and "decided the recommendation" in body
     for heading in ("*Why: your answers*", "*Pros* [", "*Cons* [", "*When to choose it* [",
                     "*Internal policies that bear on your answers*", "*Next steps*", "*Sources*"):
         assert heading in body, heading
-    assert re.search(r"\[\d+\] [^\[]+ › Approach 1: Platform-as-a-Service \(PaaS\) Integration › Pros", body)
-    assert "Rapid time to market" in body  # the guidance's pros, from the index
+    assert re.search(r"\[\d+\] [^\[]+ › Approach 3: Hybrid Strategy › Pros", body)
+    assert "Incremental learning" in body  # the guidance's pros, from the index
     assert "Data Residency Policy" in body  # a policy that bears on "data residency: yes"
     assert "Share to channel" in result.labels()
 
@@ -167,18 +169,18 @@ def test_slash_assess_to_a_result_with_citations_share_and_history(bot):
     # Share to channel: the summary goes to the channel the command came from
     click(bot, result, "Share to channel", user=user, wait="chat.postEphemeral")
     [shared] = bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "CPROJECT")
-    assert f"<@{user}>" in shared.params["text"] and "Platform-as-a-Service" in shared.params["text"]
+    assert f"<@{user}>" in shared.params["text"] and "Hybrid Strategy" in shared.params["text"]
     shared_body = json.dumps(shared.params["blocks"])
     assert "*Sources*" in shared_body and "Next steps" in shared_body
     assert "Shared the summary to <#CPROJECT>" in ephemerals(bot.mock, user)[-1]
 
     # history and App Home
     [listed] = slash(bot, "assess history", user)
-    assert "Platform-as-a-Service (PaaS) Integration" in json.dumps(listed.payload["blocks"])
+    assert "Hybrid Strategy" in json.dumps(listed.payload["blocks"])
     bot.sender.event({"type": "app_home_opened", "user": user, "tab": "home", "event_ts": unique_ts()})
     [home] = bot.mock.wait_for("views.publish", where=lambda c: c.params["user_id"] == user)
     view = json.dumps(home.params["view"])
-    assert "Your past assessments" in view and "Platform-as-a-Service (PaaS) Integration" in view
+    assert "Your past assessments" in view and "Hybrid Strategy" in view
     assert "assess_start" in view
 
 
@@ -233,25 +235,42 @@ def test_typed_replies_are_mapped_and_unsure_ones_confirmed(bot):
     assert "Question 2 of 5" in reply.text and reply.thread_ts == root
     assert bot.service.sessions.get(session.id).answer_records[0].how == "text"
 
-    confirm = say("our data must stay in the EU")  # close to "Yes", not confident: asked to confirm
-    assert confirm.text == "Did you mean “Yes”?" and confirm.labels() == ["Yes", "No"]
+    # a clear reply in people's words is recorded at once; a doubtful one is asked about
+    reply = say("legal says EU data must stay in the EU")
+    assert "Question 3 of 5" in reply.text
+    assert bot.service.sessions.get(session.id).answers["data_residency"] == "yes"
+    click(bot, latest(bot.mock, channel, "Question 3 of 5", root), "◀ Back", user=user)
+
+    confirm = say("we'd need legal to look at some contracts maybe")
+    assert confirm.text.startswith("Did you mean “") and confirm.labels() == ["Yes", "No"]
     assert bot.service.sessions.get(session.id).step == 1  # nothing recorded yet
     click(bot, confirm, "Yes", user=user)
     after = bot.service.sessions.get(session.id)
-    assert after.answers["data_residency"] == "yes" and after.answer_records[-1].how == "confirmed"
+    assert after.answer_records[-1].how == "confirmed"
     assert "Question 3 of 5" in messages(bot.mock)[confirm.ts].text  # the confirmation became the next question
+    say("back")
 
-    confirm = say("we need it live by next month")
-    assert "Did you mean “Within weeks”?" == confirm.text
+    # the confirmation answered in words: the option's number counts (it used to be refused)
+    confirm = say("we'd need legal to look at some contracts maybe")
+    assert confirm.text.startswith("Did you mean")
+    reply = say("1")
+    assert "Question 3 of 5" in reply.text
+    assert bot.service.sessions.get(session.id).answers["data_residency"] == "no"
+
     before = state(bot.service, session.id)
+    confirm = say("we could go live in about three months")
+    assert confirm.text == "Did you mean “Within weeks”?"
     click(bot, confirm, "No", user=user)
     again = messages(bot.mock)[confirm.ts]
-    assert "Question 3 of 5" in again.text and "OK, not that" in again.body
-    assert state(bot.service, session.id) == before
+    assert "Question 3 of 5" in again.body and "OK, not that" in again.body
+    assert state(bot.service, session.id)["answers"] == before["answers"]
 
     unmatched = say("banana")
     assert "couldn't match “banana”" in unmatched.text and "nothing was recorded" in unmatched.text
-    assert state(bot.service, session.id) == before
+    before = state(bot.service, session.id)
+    for junk, expected in (("x" * 5000, "at most 500"), ("\x01\x02\x03 binary", "isn't readable text")):
+        refused = say(junk)
+        assert expected in refused.text and state(bot.service, session.id) == before
 
     # a question (not an answer) in the thread is answered from the knowledge, the session untouched
     before_answers = len(bot.service.store.answers(1000))
@@ -453,3 +472,29 @@ def test_home_start_button_opens_the_assessment_in_the_dm(bot):
 def test_assess_usage(bot, text, expected):
     [response] = slash(bot, text, "UASSESS9")
     assert expected in response.payload["text"]
+
+
+def test_what_would_change_button_reruns_the_result_as_a_copy(bot):
+    user, channel = "UASSESS10", "DASSESS10"
+    root, card = start_in_dm_thread(bot, user, channel)
+    session = session_of(bot, user)
+    for label in ("No", "Yes", "Within weeks", "Low", "Generic"):  # residency yes: the rule gives hybrid
+        click(bot, card, label, user=user)
+        card = messages(bot.mock)[card.ts]
+    assert "Hybrid" in card.blocks[0]["text"]["text"]
+    assert "Rules from the guidance" in card.body and "Strict data residency rules out pure PaaS" in card.body
+    assert "What would change the answer" in card.body
+    original = state(bot.service, session.id)
+    posts = count(bot.mock, "chat.postMessage")
+    element = click(bot, card, "Try: Data residency", user=user, wait=None)
+    assert json.loads(element["value"]) == {"s": session.id, "q": "data_residency", "v": "no"}
+    bot.mock.wait_for("chat.postMessage", posts + 1)
+    rerun = list(messages(bot.mock).values())[-1]
+    assert rerun.thread_ts == root and "Platform-as-a-Service" in rerun.blocks[0]["text"]["text"]
+    assert "What if: Data residency “No” instead of “Yes”" in rerun.body
+    assert state(bot.service, session.id) == original  # the original is kept as it was
+    history = bot.service.sessions.history(user)
+    assert len(history) == 2 and {h.result["recommendation"] for h in history} == {"hybrid", "paas"}
+    # someone else cannot re-run it
+    click(bot, card, "Try: Data residency", user="UOTHER10", wait="chat.postEphemeral")
+    assert "belongs to someone else" in ephemerals(bot.mock, "UOTHER10")[-1]

@@ -1,0 +1,116 @@
+"""The one assessment conversation, driven through the core service: what a typed reply does
+(the issue's anecdotes included), the confirmation step, bad input, and a model as classifier
+routed like any request."""
+from __future__ import annotations
+
+import pytest
+
+from bot.assessment import InvalidAnswer, ReplyError, assess
+from bot.core import AdvisorService
+from tests.support.mock_openai import MockOpenAI
+
+
+@pytest.fixture()
+def service(built_index, embedder):
+    svc = AdvisorService(built_index)
+    svc._embedder = embedder
+    return svc
+
+
+@pytest.fixture()
+def session(service):
+    user = "UCONVO"
+    existing = service.sessions.open_for(user)
+    if existing:
+        service.sessions.cancel(existing.id, user)
+    return service.sessions.start(user)
+
+
+def test_anecdotes_from_the_issue(service):
+    assert service.interpret_reply("mlops_expertise", "we have two people who ran kubeflow before").value == "yes"
+    volume = service.interpret_reply("scale", "maybe 200 requests a day")
+    assert (volume.value, volume.confirm) == ("low", False) and "200" in volume.why
+    assert service.interpret_reply("differentiation", "summarizing support tickets").value == "generic"
+    denied = service.interpret_reply("mlops_expertise", "nobody here has run models in production")
+    assert (denied.value, denied.confirm) == ("no", False)
+    framework = service.frameworks.get()
+    result = assess(framework, {"mlops_expertise": "no", "data_residency": "yes", "timeline": "weeks",
+                                "scale": "low", "differentiation": "generic"})
+    assert result.recommendation == "hybrid" and any("decided the recommendation" in r for r in result.rules)
+
+
+@pytest.mark.parametrize("reply, value", [("a month", "weeks"), ("6 weeks", "weeks"), ("half a year", "months"),
+                                          ("it depends", "unsure"), ("not sure", "unsure")])
+def test_durations_and_hedges(service, reply, value):
+    assert service.interpret_reply("timeline", reply).value == value
+
+
+def test_the_confirmation_accepts_a_number_yes_no_or_a_new_reply(service, session):
+    user = session.user
+    doubtful = "we'd need legal to look at some contracts maybe"
+    service.assessment_reply(session.id, user, "nope")  # question 1 answered: on residency now
+    turn = service.assessment_reply(session.id, user, doubtful)
+    assert turn.kind == "confirm" and turn.message.startswith("Did you mean")
+    turn = service.assessment_reply(session.id, user, "1")  # the option's number: "No"
+    assert turn.kind == "answered" and turn.session.answers["data_residency"] == "no"
+
+    service.assessment_reply(session.id, user, "back")
+    turn = service.assessment_reply(session.id, user, doubtful)
+    pending = turn.value
+    turn = service.assessment_reply(session.id, user, "yes")
+    assert turn.kind == "answered" and turn.session.answers["data_residency"] == pending
+    assert turn.session.answer_records[-1].how == "confirmed"
+
+    service.assessment_reply(session.id, user, "back")
+    service.assessment_reply(session.id, user, doubtful)
+    turn = service.assessment_reply(session.id, user, "no")
+    assert turn.kind == "rejected" and "data_residency" not in turn.session.answers
+    service.assessment_reply(session.id, user, doubtful)
+    turn = service.assessment_reply(session.id, user, "legal says EU data must stay in the EU")  # a new reply
+    assert turn.kind == "answered" and turn.session.answers["data_residency"] == "yes"
+
+
+def test_bad_input_is_refused_and_loses_nothing(service, session):
+    user = session.user
+    service.assessment_reply(session.id, user, "yes")
+    before = service.sessions.get(session.id).to_dict()
+    for junk, code in (("", "empty"), ("   ", "empty"), ("x" * 5000, "too_long"), ("\x00\x01\x02\xff", "not_text")):
+        turn = service.assessment_reply(session.id, user, junk)
+        assert turn.kind == "invalid" and turn.message, junk
+        assert service.sessions.get(session.id).to_dict() == before
+        with pytest.raises(ReplyError) as info:
+            service.interpret_reply("scale", junk)
+        assert info.value.code == code
+    with pytest.raises(InvalidAnswer, match="Valid questions: mlops_expertise"):
+        service.interpret_reply("budget", "yes")
+    turn = service.assessment_reply(session.id, "USOMEONEELSE", "yes")
+    assert turn.kind == "refused" and "someone else" in turn.message
+    assert service.sessions.get(session.id).to_dict() == before
+    turn = service.assessment_reply(session.id, user, "what does data residency mean?")
+    assert turn.kind == "not_for_us"  # a question for the advisor, answered from the knowledge
+    assert service.sessions.get(session.id).to_dict() == before
+
+
+@pytest.fixture()
+def with_paas(monkeypatch, built_index, embedder):
+    with MockOpenAI(reply="yes", delay=0.01) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        svc = AdvisorService(built_index.model_copy(update={"llm": "openai:gpt-test", "llm_retries": 0}))
+        svc._embedder = embedder
+        yield svc, server
+
+
+def test_a_model_classifies_cross_checked_and_a_sensitive_reply_never_reaches_a_paas(with_paas):
+    service, server = with_paas
+    agreed = service.interpret_reply("mlops_expertise", "we run a fraud detection model in production")
+    assert len(server.requests) == 1 and agreed.value == "yes" and not agreed.confirm
+    assert "agree" in agreed.why
+    disagreed = service.interpret_reply("mlops_expertise", "nobody here has run models in production")
+    assert disagreed.value == "yes" and disagreed.confirm  # the offline reading said no: ask
+    sensitive = service.interpret_reply("mlops_expertise", "ask jane.doe@example.com, she runs our GPU cluster")
+    assert len(server.requests) == 2  # personal data: not sent to the PaaS model
+    assert "jane.doe@example.com" not in server.received_text()
+    assert sensitive.value is not None
+    exact = service.interpret_reply("mlops_expertise", "2")  # an option number needs no model
+    assert exact.value == "yes" and len(server.requests) == 2
