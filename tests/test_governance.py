@@ -13,6 +13,7 @@ from bot.access import Audience, Viewer
 from bot.core import AdvisorService
 from ingest.loaders import LoadError, load_bytes
 from tests.support.mock_openai import MockOpenAI
+from tests.support.slack_answers import is_answer
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import dm, mention
 from tests.test_sensitive_probes import HELD_OUT, PROBES
@@ -67,9 +68,7 @@ def governed(tmp_path_factory, embedder, built_index):
 
 
 def _answer_text(bot, channel: str) -> str:
-    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == channel
-                                 and c.params.get("blocks"))
-    return json.dumps(update.params["blocks"])
+    return json.dumps(bot.mock.wait_for_message(channel, is_answer)["blocks"])
 
 
 def test_audience_rules():

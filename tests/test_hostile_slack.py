@@ -7,6 +7,7 @@ import pytest
 
 from bot.core import AdvisorService
 from tests.support.mock_openai import MockOpenAI
+from tests.support.slack_answers import is_answer, text_of
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import mention
 from tests.test_hostile_rendering import HOSTILE, assert_no_specials
@@ -47,9 +48,7 @@ def test_hostile_document_never_pings_from_an_answer(make_bot, hostile_service):
     bot = make_bot(service=hostile_service)
     event = mention(QUESTION, channel="CHOSTILE")
     bot.sender.event(event)
-    [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CHOSTILE"
-                                 and c.params.get("blocks"))
-    text = update.params["blocks"][0]["text"]["text"]
+    text = text_of(bot.mock.wait_for_message("CHOSTILE", is_answer))
     assert "approved by the platform owners" in text and "&lt;!channel&gt;" in text  # words stay, as text
     bot.mock.settle()
     assert_no_specials(_everything_sent(bot.mock))
@@ -65,8 +64,7 @@ def test_hostile_model_output_never_pings(make_bot, hostile_service, monkeypatch
         bot = make_bot(service=service)
         event = mention(QUESTION, channel="CMODEL")
         bot.sender.event(event)
-        bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CMODEL"
-                          and c.params.get("blocks"))
+        bot.mock.wait_for_message("CMODEL", is_answer)
         bot.mock.settle()
         assert server.requests, "the model was asked"
     sent = _everything_sent(bot.mock)

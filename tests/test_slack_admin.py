@@ -17,6 +17,7 @@ import pytest
 
 from ingest import IngestLock
 from tests.conftest import KNOWLEDGE
+from tests.support.slack_answers import is_answer
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import dm, mention, unique_id, unique_ts
 from tests.support.documents import POLICY_DOC
@@ -167,8 +168,8 @@ def test_one_ingest_at_a_time_and_questions_are_answered_meanwhile(make_bot, sla
         event = share(bot, "gpu-later.md", NEW_POLICY)
         assert "An ingest is running right now" in upload_reply(bot, event)
         bot.sender.event(mention(QUESTION, channel="CDURING"))
-        [answer] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CDURING")
-        assert "Sources" in json.dumps(answer.params["blocks"])
+        answer = bot.mock.wait_for_message("CDURING", is_answer)
+        assert "Sources" in json.dumps(answer["blocks"])
     assert not (Path(slack_home.knowledge_dir) / "policies" / "gpu-later.md").exists()
     assert len(bot.service.index.runs(1000)) == runs
 
@@ -191,7 +192,7 @@ def test_one_ingest_at_a_time_and_questions_are_answered_meanwhile(make_bot, sla
     [busy] = bot.mock.wait_for_response(name)
     assert "already running" in busy.payload["text"]
     bot.sender.event(mention(QUESTION, channel="CDURING2"))
-    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CDURING2")
+    bot.mock.wait_for_message("CDURING2", is_answer)
     release.set()
     bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["text"].startswith("Re-ingest finished"),
                       timeout=60)

@@ -3,6 +3,7 @@ answered is answered once; a reply in a thread the bot never joined, one address
 else, one that also mentions the bot (the mention answers it) and a bot's own message are not."""
 from __future__ import annotations
 
+from tests.support.slack_answers import is_answer
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import mention, unique_ts
 
@@ -19,7 +20,7 @@ def in_thread(channel: str, thread_ts: str):
 def test_reply_in_an_answered_thread_is_answered_once(bot):
     root = mention("What are the pros of a hybrid strategy?", channel="CFOLLOW1")
     bot.sender.event(root)
-    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CFOLLOW1" and c.params.get("blocks"))
+    bot.mock.wait_for_message("CFOLLOW1", is_answer)
     bot.sender.event(reply("and what are its cons?", "CFOLLOW1", root["ts"]))
     posts = bot.mock.wait_for("chat.postMessage", 2, where=in_thread("CFOLLOW1", root["ts"]))
     bot.mock.settle()
@@ -31,7 +32,7 @@ def test_reply_in_an_answered_thread_is_answered_once(bot):
 def test_replies_the_bot_must_not_answer(bot):
     root = mention("What are the pros of a hybrid strategy?", channel="CFOLLOW2")
     bot.sender.event(root)
-    bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CFOLLOW2" and c.params.get("blocks"))
+    bot.mock.wait_for_message("CFOLLOW2", is_answer)
     ignored = [
         reply("<@UBOB> can you check this one?", "CFOLLOW2", root["ts"]),  # addressed to someone else
         reply("<@UBOT0001> and the cons?", "CFOLLOW2", root["ts"]),  # its app_mention event answers it

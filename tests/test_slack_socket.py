@@ -9,6 +9,7 @@ import pytest
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from tests.support.mock_slack import MockSocketMode
+from tests.support.slack_answers import is_answer
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import SlackSender, dm, mention, unique_id
 
@@ -54,10 +55,8 @@ def test_socket_mode_mention_is_acked_and_answered(socket_bot, mock_slack):
     request = envelope(body)
     handler.handle(client, request)
     assert [r.envelope_id for r in client.responses] == [request.envelope_id]
-    [placeholder] = mock_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "CSOCKET")
-    assert placeholder.params["thread_ts"] == body["event"]["ts"]
-    [update] = mock_slack.wait_for("chat.update", where=lambda c: c.params["channel"] == "CSOCKET")
-    assert any(b["type"] == "actions" for b in update.params["blocks"])
+    answer = mock_slack.wait_for_message("CSOCKET", is_answer)
+    assert answer["thread_ts"] == body["event"]["ts"]
 
     retried = envelope(body, retry_attempt=1)  # Slack redelivers the same event_id
     handler.handle(client, retried)
@@ -78,7 +77,7 @@ def test_socket_mode_slash_command_and_dm(socket_bot, mock_slack):
 
     event = dm(QUESTION, channel="DSOCKET")
     handler.handle(client, envelope(SlackSender("http://unused", "").envelope(event)))
-    mock_slack.wait_for("chat.update", where=lambda c: c.params["channel"] == "DSOCKET")
+    mock_slack.wait_for_message("DSOCKET", is_answer)
     assert len(client.responses) == 2
 
 
@@ -96,6 +95,5 @@ def test_socket_mode_over_a_websocket(socket_bot, mock_slack):
         socket_server.send({"envelope_id": "wire-1", "type": "events_api", "payload": body,
                             "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": ""})
         assert socket_server.wait_for_ack("wire-1") == {"envelope_id": "wire-1"}
-        [update] = mock_slack.wait_for("chat.update", where=lambda c: c.params["channel"] == "CWIRE")
-        assert any(b["type"] == "actions" for b in update.params["blocks"])
+        mock_slack.wait_for_message("CWIRE", is_answer)
         handler.close()

@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from bot.core import AdvisorService
 from bot.llm.backends import _from_langchain, content_text
 from tests.support.mock_openai import MockOpenAI
+from tests.support.slack_answers import is_answer, text_of
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import mention
 
@@ -83,8 +84,7 @@ def test_model_429_while_streaming_in_slack_ends_in_a_fallback_answer(make_bot, 
         server.play("429", "429", "429", "429")
         bot = make_bot(service=_service(built_index, embedder, server))
         bot.sender.event(mention(QUESTION, channel="CSTREAM429"))
-        [update] = bot.mock.wait_for("chat.update", where=lambda c: c.params["channel"] == "CSTREAM429"
-                                     and c.params.get("blocks"))
-    text = str(update.params["blocks"])
+        message = bot.mock.wait_for_message("CSTREAM429", is_answer)
+    text = text_of(message)
     assert "error id" not in text and "[1]" in text
     assert "the model failed, so this answer was composed without it" in text

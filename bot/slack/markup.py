@@ -116,6 +116,19 @@ def to_mrkdwn(markdown: str) -> str:
 
 # --- splitting ------------------------------------------------------------------------------
 
+def break_at(text: str, limit: int) -> int:
+    """Where to cut ``text`` to keep at most ``limit`` characters: the last paragraph, line or
+    word break in the window (unless that leaves the piece under a third full)."""
+    if len(text) <= limit:
+        return len(text)
+    window = text[:limit]
+    for separator in ("\n\n", "\n", " "):
+        cut = window.rfind(separator)
+        if cut >= limit // 3:
+            return cut
+    return limit
+
+
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """Pieces of at most ``limit`` characters, cut at paragraph, then line, then word breaks."""
     text = text.strip()
@@ -123,14 +136,7 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
         return []
     pieces: list[str] = []
     while len(text) > limit:
-        window = text[:limit]
-        cut = max(window.rfind("\n\n"), -1)
-        if cut < limit // 3:
-            cut = window.rfind("\n")
-        if cut < limit // 3:
-            cut = window.rfind(" ")
-        if cut < limit // 3:
-            cut = limit
+        cut = break_at(text, limit)
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text:

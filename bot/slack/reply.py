@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from . import blocks
-from .markup import MARKDOWN_LIMIT, safe_markdown, stable_length
+from .markup import MARKDOWN_LIMIT, break_at, safe_markdown, split_markdown, stable_length
 from .throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,30 @@ class ThreadReply:
     # --- the end --------------------------------------------------------------------------------
 
     def finish_answer(self, answer) -> None:
-        messages = blocks.answer_messages(answer)
         fallback = blocks.answer_fallback(answer)
-        if self.streaming and self._stop_stream(blocks.answer_pieces(answer), messages):
-            pass
-        else:
-            self._show(fallback, messages[0], unfurl=False)
-        for more in messages[1:]:  # text past one message's limit continues below
+        tail = blocks.answer_tail(answer)
+        if self.streaming:
+            full = safe_markdown(answer.text)
+            if full.startswith(self.streamed):  # the stream ends as the answer, continued if long
+                rest = full[len(self.streamed):]
+                cut = break_at(rest, MARKDOWN_LIMIT - len(self.streamed))
+                more = split_markdown(rest[cut:])
+                if self._stop_stream(rest[:cut], None if more else tail):
+                    self._post_pieces(more, tail, fallback)
+                    return
+            else:  # what streamed differs from the answer (e.g. citations renumbered)
+                self._close_stream()
+        messages = blocks.answer_messages(answer)
+        self._show(fallback, messages[0], unfurl=False)
+        for more in messages[1:]:
             self._post(fallback if more is messages[-1] else "(continued)", more, unfurl=False)
+
+    def _post_pieces(self, pieces: list[str], tail: list[dict], fallback: str) -> None:
+        """Text past one message's limit, continued below; the tail goes on the last message."""
+        for n, piece in enumerate(pieces):
+            last = n == len(pieces) - 1
+            self._post(fallback if last else "(continued)", [blocks.markdown(piece)] + (tail if last else []),
+                       unfurl=False)
 
     def finish(self, text: str, message_blocks: list[dict] | None) -> None:
         if self.streaming:
@@ -141,24 +157,19 @@ class ThreadReply:
             return {}
         return {"recipient_user_id": self.user, "recipient_team_id": self.team}
 
-    def _stop_stream(self, pieces: list[str], messages: list[list[dict]]) -> bool:
-        """Stop the stream with the rest of the first piece, the tail when the answer fits in one
-        message. False when the stream could not end as the answer (the caller updates it)."""
-        first = pieces[0]
-        tail = messages[0][1:]  # everything after the Markdown block
+    def _stop_stream(self, rest: str, tail: list[dict] | None) -> bool:
+        """Stop the stream with the rest of its text and the tail. False when Slack refused (the
+        caller then updates the message in place)."""
         try:
-            if first.startswith(self.streamed):
-                self.client.chat_stopStream(channel=self.channel, ts=self.ts,
-                                            markdown_text=first[len(self.streamed):] or None,
-                                            blocks=tail or None)
-                self.streaming = False
-                return True
-            self._close_stream()  # what was streamed differs from the answer (e.g. renumbered)
+            self.client.chat_stopStream(channel=self.channel, ts=self.ts, markdown_text=rest or None,
+                                        blocks=tail or None)
+            return True
         except SlackApiError as exc:
             log.warning("chat.stopStream failed in %s (%s); updating the message instead", self.channel,
                         exc.response.get("error"))
+            return False
+        finally:
             self.streaming = False
-        return False
 
     def _close_stream(self) -> None:
         try:
