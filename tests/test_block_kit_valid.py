@@ -36,6 +36,9 @@ def _report(text: str) -> dict:
 def test_every_message_payload_validates(text):
     answer = hostile_answer(text)
     validate(blocks.answer_blocks(answer))
+    for message in blocks.answer_messages(hostile_answer(text * 5)):  # continued past one message's limit
+        validate(message)
+    assert [b["type"] for b in blocks.answer_blocks(answer)][::3] == ["markdown", "context_actions"]
     validate(blocks.sources_blocks(answer.sources, abstained=True))
     validate(blocks.feedback_reason_blocks("a1b2c3"))
     validate(blocks.help_blocks(disabled=["assess"], note=text[:200], extra={"ingest": text[:100]}))
