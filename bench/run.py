@@ -159,8 +159,7 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
             f"({b['chunks_per_s']:.1f} chunks/s); ratio {ours_ingest['chunks_per_s'] / b['chunks_per_s']:.2f}×")
 
     settings = ours.settings_for(ours_home, bundle.knowledge)
-    service = AdvisorService(settings)
-    service._embedder = embedder
+    service = AdvisorService(settings, embedder=embedder)
     questions = coverable(eval_questions(), names)
     log(f"quality: {len(questions)} answerable test-split eval questions…")
     r["quality"] = {"ours_hybrid": ours.quality(service, questions, "hybrid"),
@@ -202,8 +201,7 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     grower = ours.OursGrower(service.index, bundle, workspace / "grown-ours")
     naive_grower = baseline.NaiveGrower(naive, bundle, workspace / "grown-naive") if naive is not None else None
     grown_settings = ours.settings_for(workspace / "grown-ours", bundle.knowledge)
-    grown_service = AdvisorService(grown_settings)
-    grown_service._index, grown_service._embedder = grower.index, embedder
+    grown_service = AdvisorService(grown_settings, index=grower.index, embedder=embedder)
     grown_service.warm_up()
     retriever = Retriever(grower.index, embedder)
     r["latency"] = []
@@ -242,8 +240,7 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
 
     # 4. Slack acknowledgement ------------------------------------------------------------------------
     log("slack: 50 concurrent signed requests against the bot's HTTP server…")
-    slack_service = AdvisorService(settings)
-    slack_service._embedder = embedder
+    slack_service = AdvisorService(settings, embedder=embedder)
     slack_service.warm_up()
     try:
         r["slack"] = slack_ack.run(settings, slack_service, concurrency=50, rounds=1 if args.quick else 3, log=log)

@@ -199,7 +199,7 @@ def batch_lines(data: bytes):
 
 
 def _check_index(service) -> None:
-    docs, _ = service.index.counts()
+    docs, _ = service.counts()
     if docs == 0:
         raise click.ClickException("the knowledge index is empty: run 'advisor ingest' first")
 

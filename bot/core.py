@@ -39,13 +39,16 @@ NON_DOCUMENTS = ("assessment.yaml", "README.md")
 
 
 class AdvisorService:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, index: KnowledgeIndex | None = None,
+                 store: Store | None = None, router: Router | None = None):
+        """Collaborators not given are built from ``settings`` on first use; tests, benchmarks and
+        per-corpus services pass shared ones (one embedding model loaded once per process)."""
         self.settings = settings
-        self._index: KnowledgeIndex | None = None
-        self._embedder: Embedder | None = None
+        self._index = index
+        self._embedder = embedder
         self._lock = threading.RLock()  # properties build on each other
-        self._router: Router | None = None
-        self._store: Store | None = None
+        self._router = router
+        self._store = store
         # CPU-bound answer work (embedding, search, composition) runs a few at a time: a burst of
         # fifty questions on fifty threads would starve the threads that acknowledge Slack
         # requests of the GIL. Waiting on a model or on Slack is not limited.
@@ -453,8 +456,7 @@ class AdvisorService:
         ``ADVISOR_HOME/eval/NAME`` and synced incrementally), sharing this one's embedder."""
         settings = self.settings.model_copy(update={"home": self.settings.home / "eval" / name,
                                                     "knowledge_dir": Path(folder)})
-        service = AdvisorService(settings)
-        service._embedder = self.embedder
+        service = AdvisorService(settings, embedder=self.embedder)
         report = service.ingest()
         if report.failed:
             log.warning("%s: %d documents failed to ingest", name, len(report.failed))
@@ -466,6 +468,18 @@ class AdvisorService:
         for (stored,) in self.index.db.execute("select distinct audience from chunks where audience like '{%'"):
             groups |= Audience.parse(stored).groups
         return groups
+
+    def ingest_runs(self, limit: int = 5) -> list[dict]:
+        """The latest ingest runs, newest first."""
+        return self.index.runs(limit)
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks) in the index."""
+        return self.index.counts()
+
+    def claim_event(self, event_id: str) -> bool:
+        """True the first time a Slack event id is seen (across restarts): retries are dropped."""
+        return self.store.claim_event(event_id)
 
     def ingest_running(self) -> bool:
         return IngestLock.busy(self.settings.home)

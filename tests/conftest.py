@@ -58,8 +58,7 @@ def built_index(tmp_path_factory, embedder):
 
     home = tmp_path_factory.mktemp("built") / "home"
     settings = Settings(_env_file=None, ADVISOR_HOME=str(home), ADVISOR_KNOWLEDGE_DIR=str(KNOWLEDGE))
-    service = AdvisorService(settings)
-    service._embedder = embedder
+    service = AdvisorService(settings, embedder=embedder)
     report = service.ingest()
     assert not report.failed, report.failed
     return settings

@@ -15,8 +15,7 @@ NEW_POLICY = POLICY_DOC
 
 @pytest.fixture()
 def service(knowledge_copy, make_settings, embedder):
-    svc = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge_copy, ADVISOR_ADMINS="UADMIN, U2"))
-    svc._embedder = embedder
+    svc = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge_copy, ADVISOR_ADMINS="UADMIN, U2"), embedder=embedder)
     svc.ingest()
     return svc
 

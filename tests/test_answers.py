@@ -19,8 +19,7 @@ from .conftest import ROOT
 
 @pytest.fixture()
 def service(built_index, embedder):
-    svc = AdvisorService(built_index)
-    svc._embedder = embedder
+    svc = AdvisorService(built_index, embedder=embedder)
     return svc
 
 
@@ -83,8 +82,7 @@ def test_every_answer_is_audited(service, built_index):
     assert "confidential" in row["route_reason"]
     assert json.loads(row["source_ids"]) and row["latency_ms"] > 0
 
-    hashed = AdvisorService(built_index.model_copy(update={"audit_questions": "hash"}))
-    hashed._embedder = service.embedder
+    hashed = AdvisorService(built_index.model_copy(update={"audit_questions": "hash"}), embedder=service.embedder)
     secret = hashed.ask("What does the data residency policy require?")
     row = hashed.store.answer(secret.id)
     assert row["question"] is None and len(row["question_hash"]) == 64
@@ -212,7 +210,6 @@ def test_status_names_the_framework_in_use_or_its_absence(service, tmp_path, mak
     knowledge = tmp_path / "policies-only"
     knowledge.mkdir()
     (knowledge / "travel.md").write_text("# Travel\n\n## Booking\nBook trips two weeks ahead.\n")
-    bare = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge))
-    bare._embedder = embedder
+    bare = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge), embedder=embedder)
     assert not bare.ingest().failed  # a missing framework is not a failed document
     assert bare.status()["framework"].startswith("none: no assessment.yaml")

@@ -33,8 +33,7 @@ def make_service(built_index, embedder, monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
     def make(**update) -> AdvisorService:
-        svc = AdvisorService(built_index.model_copy(update=update))
-        svc._embedder = embedder
+        svc = AdvisorService(built_index.model_copy(update=update), embedder=embedder)
         return svc
 
     return make

@@ -27,8 +27,7 @@ def chroma_server(tmp_path_factory):
 
 def test_ingest_and_answer_through_a_chroma_server(chroma_server, make_settings, embedder, tmp_path):
     settings = make_settings(ADVISOR_CHROMA_URL=chroma_server)
-    service = AdvisorService(settings)
-    service._embedder = embedder
+    service = AdvisorService(settings, embedder=embedder)
     report = service.ingest()
     assert report.failed == [] and len(report.added) >= 8
     assert not (settings.home / "chroma").exists()  # vectors live on the server

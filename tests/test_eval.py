@@ -74,8 +74,7 @@ def test_test_split_meets_the_floors(tmp_path_factory, embedder):
     from bot.settings import Settings
 
     home = tmp_path_factory.mktemp("eval") / "home"
-    service = AdvisorService(Settings(_env_file=None, ADVISOR_HOME=str(home)))
-    service._embedder = embedder
+    service = AdvisorService(Settings(_env_file=None, ADVISOR_HOME=str(home)), embedder=embedder)
     eval_set = load_eval_set(QUESTIONS)
     report = evaluate(service.corpus_service, eval_set, split="test")
     from bot.evaluation import format_table

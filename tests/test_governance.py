@@ -61,8 +61,7 @@ def governed(tmp_path_factory, embedder, built_index):
     for name, text in (("merger.md", CONFIDENTIAL), ("gpu-budget.md", GROUP_ONLY), ("office-hours.md", PUBLIC)):
         (knowledge / "policies" / name).write_text(text, encoding="utf-8")
     settings = built_index.model_copy(update={"home": root / "home", "knowledge_dir": knowledge})
-    service = AdvisorService(settings)
-    service._embedder = embedder
+    service = AdvisorService(settings, embedder=embedder)
     assert not service.ingest().failed
     return service
 
@@ -172,8 +171,7 @@ def paas(monkeypatch, built_index, embedder):
     with MockOpenAI(reply="Here is the answer [1].", delay=0.01) as server:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-        service = AdvisorService(built_index.model_copy(update={"llm": "openai:gpt-test", "llm_retries": 0}))
-        service._embedder = embedder
+        service = AdvisorService(built_index.model_copy(update={"llm": "openai:gpt-test", "llm_retries": 0}), embedder=embedder)
         yield service, server
 
 
@@ -244,8 +242,7 @@ def test_cli_as_user_sees_what_that_slack_user_would(governed, mock_slack, tmp_p
 def test_assessment_report_in_slack_lists_only_policies_open_to_everyone(built_index, embedder):
     from bot.slack.assess import SHAREABLE
 
-    service = AdvisorService(built_index)
-    service._embedder = embedder
+    service = AdvisorService(built_index, embedder=embedder)
     framework = service.frameworks.get()
     answers = {q.id: q.options[0].value for q in framework.questions}
     local = service.assessment_report(answers)

@@ -50,8 +50,7 @@ def test_recording_model_sees_injected_text_only_inside_a_source(tmp_path, make_
     with MockOpenAI(reply="Book two weeks ahead [1].", delay=0.01) as server:
         settings = make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge, ADVISOR_LLM="openai_compatible:mock",
                                  ADVISOR_LLM_BASE_URL=server.url + "/v1", ADVISOR_COVERAGE_CHECKS="false")
-        service = AdvisorService(settings)
-        service._embedder = embedder
+        service = AdvisorService(settings, embedder=embedder)
         service.ingest()
         answer = service.ask("How far ahead do we book trips with the travel desk?")
         assert server.requests and not answer.abstained

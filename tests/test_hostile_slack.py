@@ -34,8 +34,7 @@ def hostile_service(tmp_path, bot_settings, advisor_service):
     (knowledge / "policies").mkdir(parents=True)
     (knowledge / "policies" / "gpu-reservations.md").write_text(HOSTILE_POLICY, encoding="utf-8")
     settings = bot_settings.model_copy(update={"home": tmp_path / "home", "knowledge_dir": knowledge})
-    service = AdvisorService(settings)
-    service._embedder = advisor_service._embedder
+    service = AdvisorService(settings, embedder=advisor_service.embedder)
     assert not service.ingest().failed
     return service
 
@@ -59,8 +58,7 @@ def test_hostile_model_output_never_pings(make_bot, hostile_service, monkeypatch
     with MockOpenAI(reply=reply, delay=0.01) as server:
         settings = hostile_service.settings.model_copy(update={
             "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 0})
-        service = AdvisorService(settings)
-        service._embedder = hostile_service._embedder
+        service = AdvisorService(settings, embedder=hostile_service.embedder)
         bot = make_bot(service=service)
         event = mention(QUESTION, channel="CMODEL")
         bot.sender.event(event)

@@ -116,7 +116,7 @@ def test_txt_html_docx_pdf_loaders(tmp_path):
         ("bad-front.md", b"---\ntitle: [unclosed\n---\nbody text\n", "front matter"),
         ("bad-class.md", b"---\nclassification: secret\n---\nbody\n", "classification"),
         ("corrupt.docx", b"PK\x03\x04 not really a zip", "DOCX"),
-        ("table.xlsx", b"whatever", "unsupported"),
+        ("table.odt", b"whatever", "unsupported"),
     ],
 )
 def test_bad_inputs_raise_clear_errors(name, data, reason):
@@ -205,25 +205,27 @@ def test_every_bad_file_is_reported_and_the_rest_ingested(folder, tmp_path, embe
     _write(folder, "bad/empty.md", b"")
     _write(folder, "bad/latin1.txt", "r\xe9sum\xe9".encode("latin-1"))
     _write(folder, "bad/front.md", b"---\ntitle: [oops\n---\nbody")
-    _write(folder, "bad/sheet.xlsx", b"PK..")
+    _write(folder, "bad/sheet.xlsx", b"PK..")  # named like a workbook, not one
+    _write(folder, "bad/sheet.odt", b"PK..")
     _write(folder, "bad/huge.md", b"# Big\n\n" + b"word " * 300_000)
     (folder / "bad/unreadable.md").symlink_to(folder / "bad")  # a folder: reading it fails
     report = sync(folder, tmp_path / "home", embedder=embedder, max_file_mb=1)
     reasons = {f["path"]: f["error"] for f in report.failed}
     assert set(reasons) == {
         "bad/broken.pdf", "bad/binary.md", "bad/empty.md", "bad/latin1.txt", "bad/front.md",
-        "bad/sheet.xlsx", "bad/huge.md", "bad/unreadable.md",
+        "bad/sheet.xlsx", "bad/sheet.odt", "bad/huge.md", "bad/unreadable.md",
     }
     assert "PDF" in reasons["bad/broken.pdf"]
     assert "binary" in reasons["bad/binary.md"]
     assert "empty" in reasons["bad/empty.md"]
     assert "UTF-8" in reasons["bad/latin1.txt"]
     assert "front matter" in reasons["bad/front.md"]
-    assert "unsupported" in reasons["bad/sheet.xlsx"]
+    assert "corrupt or unreadable XLSX" in reasons["bad/sheet.xlsx"]
+    assert "unsupported" in reasons["bad/sheet.odt"]
     assert "limit" in reasons["bad/huge.md"]
     assert "could not be read" in reasons["bad/unreadable.md"]
     assert len(report.added) == 3
-    assert KnowledgeIndex(tmp_path / "home").last_run()["failed"] == 8
+    assert KnowledgeIndex(tmp_path / "home").last_run()["failed"] == 9
 
 
 def test_unreadable_file_permission(folder, tmp_path, embedder):

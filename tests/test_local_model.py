@@ -27,8 +27,7 @@ def llama_server(tmp_path_factory):
 
 
 def _service(built_index, embedder, **update):
-    svc = AdvisorService(built_index.model_copy(update={"llm_max_tokens": 96, "llm_timeout": 120, **update}))
-    svc._embedder = embedder
+    svc = AdvisorService(built_index.model_copy(update={"llm_max_tokens": 96, "llm_timeout": 120, **update}), embedder=embedder)
     return svc
 
 

@@ -28,8 +28,7 @@ def model_bot(make_bot, built_index, embedder):
     """A bot whose answers come from a streaming OpenAI-compatible model."""
     with MockOpenAI(reply=REPLY, delay=0.01) as server:
         service = AdvisorService(built_index.model_copy(update={
-            "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 0}))
-        service._embedder = embedder
+            "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 0}), embedder=embedder)
         yield make_bot(service=service, progress_interval=0.0)
 
 

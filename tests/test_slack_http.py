@@ -328,8 +328,7 @@ def test_retried_event_is_answered_once_even_after_a_restart(make_bot, slack_hom
     assert (first.status, again.status) == (200, 200)
     bot.mock.wait_for_message("CRETRY", is_answer)
 
-    restarted_service = AdvisorService(slack_home)  # a new process: new service, new app, same home
-    restarted_service._embedder = embedder
+    restarted_service = AdvisorService(slack_home, embedder=embedder)  # a new process: new service, new app, same home
     restarted = make_bot(service=restarted_service)
     late, _ = restarted.sender.event(event, event_id=event_id, retry_num=2)
     assert late.status == 200

@@ -43,8 +43,7 @@ def test_content_blocks_are_read_as_text():
 
 def _service(built_index, embedder, server, **extra):
     service = AdvisorService(built_index.model_copy(update={
-        "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 1, **extra}))
-    service._embedder = embedder
+        "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 1, **extra}), embedder=embedder)
     return service
 
 

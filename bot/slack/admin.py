@@ -176,7 +176,7 @@ def cmd_ingest(ctx) -> None:
         ctx.reply(USAGE, [blocks.section(USAGE)])
         return
     if action == "runs":
-        runs = ctx.service.index.runs(5)
+        runs = ctx.service.ingest_runs(5)
         text = "*Last ingest runs*\n" + ("\n".join(blocks.run_line(r) for r in runs) or "_none yet_")
         ctx.reply(text, [blocks.section(text)])
     elif action == "remove":

@@ -37,7 +37,7 @@ def dedupe_middleware(service):
 
     def dedupe_events(body: dict, request, next) -> BoltResponse | None:  # noqa: A002 — Bolt's name
         event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and event_id and not service.store.claim_event(event_id):
+        if body.get("type") == "event_callback" and event_id and not service.claim_event(event_id):
             retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
             log.info("dropping Slack event %s: already handled (retry %s, %s)", event_id, retry,
                      (request.headers.get("x-slack-retry-reason") or ["-"])[0])

@@ -61,6 +61,19 @@ def new_error_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
+def report_failure(what: str, tell: Callable[[str], Any] | None = None, doing: str = "answering") -> str:
+    """For the exception being handled: a new error id, the traceback logged with it, and the
+    user told (best effort: a failure to tell is logged, never raised). Returns the id."""
+    error_id = new_error_id()
+    log.exception("%s failed (error id %s)", what, error_id)
+    if tell is not None:
+        try:
+            tell(blocks.error_text(error_id, doing))
+        except Exception:  # noqa: BLE001 — nothing more can be told to the user
+            log.exception("could not report error %s", error_id)
+    return error_id
+
+
 # --- incoming text ----------------------------------------------------------------------------
 
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -294,24 +307,16 @@ class Listeners:
             respond(text=blocks.answer_fallback(answer), blocks=blocks.answer_blocks(answer),
                     response_type="ephemeral")
         except Exception:  # noqa: BLE001
-            error_id = new_error_id()
-            log.exception("the message shortcut by %s in %s failed (error id %s)", user, channel, error_id)
-            try:
-                respond(text=blocks.error_text(error_id), response_type="ephemeral")
-            except Exception:  # noqa: BLE001
-                log.exception("could not report error %s to %s", error_id, user)
+            report_failure(f"the message shortcut by {user} in {channel}",
+                           lambda text: respond(text=text, response_type="ephemeral"))
 
     def on_upload(self, event: dict, context, client: WebClient) -> None:
         try:
             admin.handle_upload(self.service, client, event, clean_question(event.get("text"), context.bot_user_id))
         except Exception:  # noqa: BLE001
-            error_id = new_error_id()
-            log.exception("handling the files shared by %s failed (error id %s)", event.get("user"), error_id)
-            try:
-                client.chat_postMessage(channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
-                                        text=blocks.error_text(error_id, "adding your file"))
-            except Exception:  # noqa: BLE001
-                log.exception("could not report error %s", error_id)
+            report_failure(f"handling the files shared by {event.get('user')}", lambda text: client.chat_postMessage(
+                channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text),
+                "adding your file")
 
     def on_assistant_thread_started(self, event: dict, client: WebClient) -> None:
         thread = event.get("assistant_thread") or {}
@@ -358,7 +363,7 @@ class Listeners:
         runs = None
         if is_admin:
             try:
-                runs = self.service.index.runs(5)
+                runs = self.service.ingest_runs(5)
             except Exception:  # noqa: BLE001
                 log.exception("reading the ingest runs failed (error id %s)", new_error_id())
         view = blocks.home_view(status, is_admin=is_admin, assessments=assessments, notice=notice, runs=runs)
@@ -396,9 +401,7 @@ class Listeners:
                                       on_text=reply.partial, viewer=viewer)
             reply.finish_answer(answer)
         except Exception:  # noqa: BLE001 — the user sees an id, the log has the details
-            error_id = new_error_id()
-            log.exception("answering in %s (thread %s) failed (error id %s)", channel, root, error_id)
-            reply.fail(blocks.error_text(error_id))
+            report_failure(f"answering in {channel} (thread {root})", reply.fail)
 
     def _thread_context(self, name: str, args: str, user: str | None, channel: str, client: WebClient,
                         reply: ThreadReply, thread_ts: str, conversation: str) -> CommandContext:
@@ -456,13 +459,9 @@ class Listeners:
                 return
             handler(ctx)
         except Exception:  # noqa: BLE001
-            error_id = new_error_id()
-            log.exception("/advisor %s by %s failed (error id %s)", name, user, error_id)
-            try:
-                respond(text=blocks.error_text(error_id, f"running /advisor {name}"), response_type="ephemeral",
-                        replace_original=shown["progress"] or None)
-            except Exception:  # noqa: BLE001
-                log.exception("could not report error %s to %s", error_id, user)
+            report_failure(f"/advisor {name} by {user}", lambda text: respond(
+                text=text, response_type="ephemeral", replace_original=shown["progress"] or None),
+                f"running /advisor {name}")
 
     # --- buttons ------------------------------------------------------------------------------
 
@@ -485,9 +484,9 @@ class Listeners:
             if stored and not helpful:
                 follow_up = blocks.feedback_reason_blocks(answer_id)
         except Exception:  # noqa: BLE001
-            error_id = new_error_id()
-            log.exception("storing feedback from %s failed (error id %s)", user, error_id)
-            text = blocks.error_text(error_id, "saving your feedback")
+            report_failure(f"storing feedback from {user}",
+                           lambda text: self._ephemeral(body, respond, client, user, text), "saving your feedback")
+            return
         self._ephemeral(body, respond, client, user, text, follow_up)
 
     def on_feedback_reason(self, ack, body: dict, action: dict, respond, client: WebClient) -> None:
@@ -500,9 +499,9 @@ class Listeners:
             stored = self.service.record_feedback_reason(answer_id, user, reason)
             text = "Noted, thank you." if stored else "I couldn't find your vote on that answer any more."
         except Exception:  # noqa: BLE001
-            error_id = new_error_id()
-            log.exception("storing a feedback reason from %s failed (error id %s)", user, error_id)
-            text = blocks.error_text(error_id, "saving your feedback")
+            report_failure(f"storing a feedback reason from {user}",
+                           lambda text: self._ephemeral(body, respond, client, user, text), "saving your feedback")
+            return
         self._ephemeral(body, respond, client, user, text)
 
     def on_admin_reingest(self, ack, body: dict, client: WebClient) -> None:
@@ -517,12 +516,8 @@ class Listeners:
             except IngestBusy:
                 client.chat_postMessage(channel=user, text=admin.BUSY)
         except Exception:  # noqa: BLE001
-            error_id = new_error_id()
-            log.exception("re-ingest request by %s failed (error id %s)", user, error_id)
-            try:
-                client.chat_postMessage(channel=user, text=blocks.error_text(error_id, "starting the re-ingest"))
-            except Exception:  # noqa: BLE001
-                log.exception("could not report error %s to %s", error_id, user)
+            report_failure(f"the re-ingest request by {user}",
+                           lambda text: client.chat_postMessage(channel=user, text=text), "starting the re-ingest")
 
     def start_reingest(self, client: WebClient, user: str) -> threading.Thread:
         """The admin re-ingest (rights checked by the caller): a progress message in the admin's
@@ -542,9 +537,8 @@ class Listeners:
             if (body.get("container") or {}).get("type") == "view":
                 self.publish_home(client, user)  # the Home tab lists the assessment in progress
         except Exception:  # noqa: BLE001
-            error_id = new_error_id()
-            log.exception("assessment button %s by %s failed (error id %s)", action.get("action_id"), user, error_id)
-            self._ephemeral(body, respond, client, user, blocks.error_text(error_id, "handling that button"))
+            report_failure(f"assessment button {action.get('action_id')} by {user}",
+                           lambda text: self._ephemeral(body, respond, client, user, text), "handling that button")
 
     @staticmethod
     def _ephemeral(body: dict, respond, client: WebClient, user: str, text: str,

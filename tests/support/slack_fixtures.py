@@ -47,8 +47,7 @@ def slack_home(built_index, tmp_path_factory):
 def advisor_service(slack_home, embedder):
     from bot.core import AdvisorService
 
-    service = AdvisorService(slack_home)
-    service._embedder = embedder
+    service = AdvisorService(slack_home, embedder=embedder)
     service.warm_up()
     return service
 
@@ -85,8 +84,7 @@ def make_bot(bot_settings, advisor_service, mock_slack):
         if service is None and updates:
             from bot.core import AdvisorService
 
-            service = AdvisorService(settings)
-            service._embedder = advisor_service._embedder
+            service = AdvisorService(settings, embedder=advisor_service.embedder)
         service = service or advisor_service
         app = build_app(settings, service, hooks, progress_interval=progress_interval)
         server = http_server(settings, app, service, host="127.0.0.1", port=0).start()
