@@ -4,6 +4,8 @@ tests/support for everything the bot calls back, and bursts of concurrent signed
 from a separate process (bench/slack_client.py)."""
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 import json
 import logging
 import os
@@ -37,7 +39,7 @@ def run(settings, service, *, concurrency: int = 50, rounds: int = 3, log=print)
                  "scenarios": {}}
     with MockSlack() as mock, _listener_errors() as (errors, queue_depths):
         bot_settings = settings.model_copy(update={
-            "slack_bot_token": mock.bot_token, "slack_signing_secret": SECRET, "slack_app_token": "",
+            "slack_bot_token": SecretStr(mock.bot_token), "slack_signing_secret": SecretStr(SECRET), "slack_app_token": SecretStr(""),
             "slack_api_url": mock.api_url,
         })
         app = build_app(bot_settings, service)

@@ -167,7 +167,7 @@ def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: i
 
 def _simulated_viewer(service, user: str, channel: str | None):
     """What a Slack user would be shown (the local user otherwise sees everything)."""
-    if not service.settings.slack_bot_token:
+    if not service.settings.secret("slack_bot_token"):
         raise click.UsageError("--as-user looks the user up in Slack: set SLACK_BOT_TOKEN")
     from .slack.app import web_client
     from .slack.audience import AudienceResolver
@@ -252,13 +252,13 @@ def start(ctx: click.Context) -> None:
     """Start the Slack bot if Slack tokens are configured, else the terminal chat (says which)."""
     settings = _settings()
     if settings.slack_configured:
-        mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.port}"
+        mode = "Socket Mode" if settings.secret("slack_app_token") else f"HTTP on port {settings.port}"
         click.echo(f"Slack tokens found (environment or .env): starting the Slack bot in {mode}.")
         ctx.invoke(serve)
     else:
-        missing = [n for n, v in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
+        missing = [n for n, v in (("SLACK_BOT_TOKEN", settings.secret("slack_bot_token")),
                                   ("SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
-                                   settings.slack_app_token or settings.slack_signing_secret)) if not v]
+                                   settings.secret("slack_app_token") or settings.secret("slack_signing_secret"))) if not v]
         click.echo(f"No Slack configuration ({', '.join(missing)} not set): opening the terminal chat. "
                    "See README › Slack setup to run the bot in Slack.")
         ctx.invoke(chat)

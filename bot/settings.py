@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     llm: str = Field("extractive", validation_alias="ADVISOR_LLM")
     llm_local: str = Field("", validation_alias="ADVISOR_LLM_LOCAL")
     llm_base_url: str = Field("", validation_alias="ADVISOR_LLM_BASE_URL")
-    llm_api_key: str = Field("", validation_alias="ADVISOR_LLM_API_KEY")
+    llm_api_key: SecretStr = Field(SecretStr(""), validation_alias="ADVISOR_LLM_API_KEY")
     llm_timeout: float = Field(60.0, gt=0, le=3600, validation_alias="ADVISOR_LLM_TIMEOUT")
     llm_retries: int = Field(2, ge=0, le=10, validation_alias="ADVISOR_LLM_RETRIES")
     llm_fallback: str = Field("extractive", validation_alias="ADVISOR_LLM_FALLBACK")
@@ -48,9 +48,10 @@ class Settings(BaseSettings):
     reply_to_bots: bool = Field(False, validation_alias="ADVISOR_REPLY_TO_BOTS")
 
     # Slack
-    slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
-    slack_app_token: str = Field("", validation_alias="SLACK_APP_TOKEN")
-    slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
+    # Secrets: SecretStr keeps them out of reprs, logs and tracebacks; read with secret().
+    slack_bot_token: SecretStr = Field(SecretStr(""), validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr = Field(SecretStr(""), validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr = Field(SecretStr(""), validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(SLACK_DEFAULT_API_URL, validation_alias="SLACK_API_URL")
     port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "ADVISOR_PORT"))
     http_threads: int = Field(16, ge=1, le=256, validation_alias="ADVISOR_HTTP_THREADS")
@@ -91,9 +92,15 @@ class Settings(BaseSettings):
     def admin_ids(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.admins.replace(";", ",").split(",") if part.strip())
 
+    def secret(self, name: str) -> str:
+        """The value of a secret setting (``"slack_bot_token"``…), "" when unset."""
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else (value or "")
+
     @property
     def slack_configured(self) -> bool:
-        return bool(self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret))
+        return bool(self.secret("slack_bot_token")
+                    and (self.secret("slack_app_token") or self.secret("slack_signing_secret")))
 
     @property
     def framework_path(self) -> Path:

@@ -2,6 +2,8 @@
 tokens, the token is checked and the model loaded once before serving."""
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 import pytest
 from click.testing import CliRunner
 
@@ -51,7 +53,7 @@ def test_cli_serve_reports_the_missing_variable(make_settings):
 
 def test_rejected_token_fails_before_loading_the_model(bot_settings, mock_slack):
     stub = StubService()
-    settings = bot_settings.model_copy(update={"slack_bot_token": "xoxb-wrong"})
+    settings = bot_settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-wrong")})
     with pytest.raises(SlackConfigError, match="SLACK_BOT_TOKEN was rejected"):
         serve(settings, "http", service=stub)
     assert stub.warmed == 0
@@ -79,7 +81,7 @@ def test_serve_socket_mode_uses_the_app_token(bot_settings, mock_slack, monkeypa
         handler.close()
 
     monkeypatch.setattr(SocketModeHandler, "start", start)
-    serve(bot_settings.model_copy(update={"slack_app_token": mock_slack.app_token, "slack_signing_secret": ""}),
+    serve(bot_settings.model_copy(update={"slack_app_token": SecretStr(mock_slack.app_token), "slack_signing_secret": SecretStr("")}),
           None, service=stub)
     assert stub.warmed == 1
     assert [h.app_token for h in started] == [mock_slack.app_token]
@@ -96,3 +98,9 @@ def test_json_log_lines_carry_the_error_id():
                                "answering in %s failed (error id %s)", ("C1", "3f9a1c2b"), None)
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "ERROR" and line["error_id"] == "3f9a1c2b" and "C1" in line["message"]
+
+
+def test_secrets_stay_out_of_reprs_and_logs(bot_settings):
+    text = repr(bot_settings) + str(bot_settings.model_dump())
+    assert bot_settings.secret("slack_bot_token") and bot_settings.secret("slack_bot_token") not in text
+    assert bot_settings.secret("slack_signing_secret") not in text

@@ -2,6 +2,8 @@
 handed to it directly, then over a real WebSocket from slack_sdk's built-in client."""
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 import logging
 import threading
 
@@ -34,7 +36,7 @@ def socket_bot(bot_settings, advisor_service, mock_slack):
     from bot.slack.app import build_app
     from bot.slack.server import socket_mode_handler
 
-    settings = bot_settings.model_copy(update={"slack_app_token": mock_slack.app_token, "slack_signing_secret": ""})
+    settings = bot_settings.model_copy(update={"slack_app_token": SecretStr(mock_slack.app_token), "slack_signing_secret": SecretStr("")})
     app = build_app(settings, advisor_service)
     handler = socket_mode_handler(settings, app)
     yield app, handler

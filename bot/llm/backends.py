@@ -288,7 +288,7 @@ def build_backend(spec: BackendSpec, settings) -> ChatBackend | None:
                     "openai_compatible: needs ADVISOR_LLM_BASE_URL, e.g. http://localhost:8000/v1 "
                     "(vLLM, llama.cpp server, LM Studio)")
             chat = lc.ChatOpenAI(model=model, base_url=settings.llm_base_url, timeout=timeout, max_retries=0,
-                                 api_key=settings.llm_api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+                                 api_key=settings.secret("llm_api_key") or os.environ.get("OPENAI_API_KEY") or "not-needed",
                                  max_tokens=settings.llm_max_tokens, temperature=0.1)
         generate, stream = _from_langchain(chat)
     elif p == "bedrock":

@@ -301,7 +301,7 @@ def add_file(service, client: WebClient, stub: dict, replace: str | None) -> str
     if not url:
         return f":x: Slack gave me no download link for `{label}`; nothing was changed."
     try:
-        data, kind = download(url, client.token or service.settings.slack_bot_token, limit)
+        data, kind = download(url, client.token or service.settings.secret("slack_bot_token"), limit)
     except DownloadError as exc:
         return f":x: I couldn't download `{label}`: {exc}. Nothing was changed; please send it again."
     if len(data) > limit:

@@ -26,7 +26,7 @@ def retry_handlers() -> list[RetryHandler]:
 
 
 def web_client(settings) -> WebClient:
-    return WebClient(token=settings.slack_bot_token or None, base_url=settings.slack_api_url,
+    return WebClient(token=settings.secret("slack_bot_token") or None, base_url=settings.slack_api_url,
                      retry_handlers=retry_handlers(), timeout=30)
 
 
@@ -73,7 +73,7 @@ def build_app(settings, service, hooks: Hooks | None = None, *, progress_interva
     executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener")
     app = App(
         client=web_client(settings),
-        signing_secret=settings.slack_signing_secret or "",
+        signing_secret=settings.secret("slack_signing_secret") or "",
         name="genai-strategy-advisor",
         process_before_response=False,  # ack within Slack's 3 s, answer on a worker thread
         listener_executor=executor,

@@ -7,6 +7,8 @@ fresh Bolt app and the bot's real HTTP server (waitress) on an ephemeral port.
 """
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 import shutil
 from dataclasses import dataclass
 
@@ -61,9 +63,9 @@ def mock_slack():
 @pytest.fixture()
 def bot_settings(slack_home, mock_slack):
     return slack_home.model_copy(update={
-        "slack_bot_token": mock_slack.bot_token,
-        "slack_signing_secret": SIGNING_SECRET,
-        "slack_app_token": "",
+        "slack_bot_token": SecretStr(mock_slack.bot_token),
+        "slack_signing_secret": SecretStr(SIGNING_SECRET),
+        "slack_app_token": SecretStr(""),
         "slack_api_url": mock_slack.api_url,
         "http_threads": 4,
     })
