@@ -29,21 +29,21 @@ class SlackConfigError(RuntimeError):
 def resolve_mode(settings, mode: str | None) -> str:
     if mode not in (None, "socket", "http"):
         raise SlackConfigError(f"unknown mode '{mode}': use socket or http")
-    return mode or ("socket" if settings.slack_app_token else "http")
+    return mode or ("socket" if settings.secret("slack_app_token") else "http")
 
 
 def check_settings(settings, mode: str) -> None:
     """Raise SlackConfigError naming the first missing variable for ``mode``."""
-    if not settings.slack_bot_token:
+    if not settings.secret("slack_bot_token"):
         raise SlackConfigError("SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from "
                                "OAuth & Permissions in the Slack app settings")
-    if mode == "socket" and not settings.slack_app_token:
+    if mode == "socket" and not settings.secret("slack_app_token"):
         raise SlackConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token "
                                "(xapp-…) with connections:write")
-    if mode == "http" and not settings.slack_signing_secret:
+    if mode == "http" and not settings.secret("slack_signing_secret"):
         raise SlackConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret "
                                "from Basic Information in the Slack app settings")
-    if mode == "socket" and not settings.slack_app_token.startswith("xapp-"):
+    if mode == "socket" and not settings.secret("slack_app_token").startswith("xapp-"):
         log.warning("SLACK_APP_TOKEN does not start with xapp-: is it an app-level token?")
 
 
@@ -142,7 +142,7 @@ class HttpServer:
 
 
 def http_server(settings, app: App, service, *, host: str = "0.0.0.0", port: int | None = None) -> HttpServer:
-    return HttpServer(wsgi_app(app, service, settings.slack_signing_secret), host=host, port=settings.port if port is None else port,
+    return HttpServer(wsgi_app(app, service, settings.secret("slack_signing_secret")), host=host, port=settings.port if port is None else port,
                       threads=settings.http_threads)
 
 
@@ -150,7 +150,7 @@ def http_server(settings, app: App, service, *, host: str = "0.0.0.0", port: int
 
 def socket_mode_handler(settings, app: App) -> SocketModeHandler:
     """Bolt's built-in Socket Mode handler; apps.connections.open goes to SLACK_API_URL too."""
-    return SocketModeHandler(app, app_token=settings.slack_app_token, web_client=app.client)
+    return SocketModeHandler(app, app_token=settings.secret("slack_app_token"), web_client=app.client)
 
 
 # --- the entry point --------------------------------------------------------------------------
