@@ -48,6 +48,9 @@ _ABSENCE = re.compile(
     r"\b(nobody|no one|noone|none|never|zero|nothing|without|lack|lacking|don'?t have|dont have|do not have|"
     r"doesn'?t have|does not have|haven'?t|havent|have no|has no|not have|no)\b")
 _RESTRICTION = re.compile(r"^\W*\w*\W+(\w+\W+){0,3}?(can|may|must|should|allowed|let|leave|leaves)\b")
+# Two clauses that may pull different ways ("a solid DevOps team but nobody who…"): a reading by
+# meaning alone is then asked about, not taken.
+_CONTRAST = re.compile(r"\b(but|though|although|except|however|whereas|yet)\b")
 _AFFIRM = ("yes", "y", "yep", "yeah", "yup", "ya", "absolutely", "definitely", "definately", "of course",
            "certainly", "sure", "correct", "indeed", "affirmative", "we do", "we have", "we are", "yes we do")
 _DENY = ("no", "n", "nope", "nah", "none", "not really", "zero", "nobody", "no one", "never", "not at all")
@@ -220,14 +223,14 @@ class Interpreter:
             # Negation carries no weight in an embedding, so "we don't have residency rules" can sit
             # nearest "Not sure"; on topic is what counts.
             if topic >= FLOOR and topic >= scores[best] - 0.05:
-                confidence = 0.85 if topic >= ACCEPT - 0.1 else 0.65
+                confidence = 0.85 if topic >= ACCEPT - 0.1 and not _CONTRAST.search(phrase) else 0.65
                 return Interpretation(negating.value, confidence,
                                       f"“{absent.group(0)}” denies “{affirmed.label}” (similarity {topic:.2f})")
         if scores[best] < FLOOR:
             return None
         sure = scores[best] >= ACCEPT and lead >= LEAD
         confidence = min(0.9, 0.75 + lead) if sure else 0.4 + min(0.3, max(0.0, scores[best] - FLOOR))
-        if _SOFTENERS.search(phrase):
+        if _SOFTENERS.search(phrase) or _CONTRAST.search(phrase):
             confidence = min(confidence, 0.7)
         why = (f"closest in meaning to “{_label(question, best)}” ({scores[best]:.2f}; next "
                f"“{_label(question, runner)}” {scores[runner]:.2f})")
