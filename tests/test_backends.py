@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core import AdvisorService
+from bot.settings import Settings
 from bot.llm.backends import BackendConfigError, build_backend, parse_spec
 from bot.llm.redaction import find_sensitive, redact
 from bot.llm.routing import Router
@@ -224,3 +225,25 @@ def test_reranking_reorders_and_never_shows_confidential_chunks_to_paas(monkeypa
                     if h.chunk.get("classification") == "confidential"]
     assert all(text not in rerank_request["messages"][-1]["content"] for text in confidential)
     assert answer.retrieved and answer.retrieved[0]["id"] != plain.hits[0].id or len(plain.hits) < 2
+
+
+def test_langchain_provider_names_build_through_init_chat_model(monkeypatch):
+    """LangChain's own names work (bedrock_converse is Bedrock's), built by init_chat_model with
+    our timeouts and no SDK retries; the routing policy sees them as PaaS."""
+    from langchain_aws import ChatBedrockConverse
+
+    from bot.llm import backends
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    built = []
+    real = backends._from_langchain
+    monkeypatch.setattr(backends, "_from_langchain", lambda chat: built.append(chat) or real(chat))
+    settings = Settings(_env_file=None)
+    for name in ("bedrock_converse:anthropic.claude-3-haiku", "bedrock:anthropic.claude-3-haiku"):
+        spec = backends.parse_spec(name)
+        assert spec.kind == "paas"
+        backends.build_backend(spec, settings)
+    assert all(isinstance(chat, ChatBedrockConverse) for chat in built) and len(built) == 2
+    assert built[0].max_tokens == settings.llm_max_tokens and built[0].region_name == "eu-west-1"

@@ -1,7 +1,8 @@
 """Model backends named in LangChain's ``provider:model`` form.
 
-PaaS providers go through their LangChain integration packages; self-hosted ones through an
-OpenAI-compatible endpoint, Ollama, or llama.cpp in-process. Retries are ours (the SDKs' own
+PaaS providers and Ollama are built by LangChain's ``init_chat_model`` from their integration
+packages (so LangChain's own provider names work, e.g. ``bedrock_converse:``); self-hosted ones
+also through an OpenAI-compatible endpoint, or llama.cpp in-process. Retries are ours (the SDKs' own
 are turned off) so every backend backs off the same way and tests can count attempts.
 """
 from __future__ import annotations
@@ -13,13 +14,18 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-PAAS = {"openai", "azure_openai", "bedrock", "google_vertexai"}
+PAAS = {"openai", "azure_openai", "bedrock", "bedrock_converse", "google_vertexai"}
 SELF_HOSTED = {"ollama", "openai_compatible", "llamacpp"}
+# Our provider name → LangChain's (init_chat_model); openai_compatible is OpenAI's client elsewhere.
+LANGCHAIN_PROVIDERS = {"openai": "openai", "openai_compatible": "openai", "azure_openai": "azure_openai",
+                       "bedrock": "bedrock_converse", "bedrock_converse": "bedrock_converse",
+                       "google_vertexai": "google_vertexai", "ollama": "ollama"}
 
 EXTRAS = {
     "openai": ("langchain_openai", "openai"),
     "azure_openai": ("langchain_openai", "azure"),
     "bedrock": ("langchain_aws", "bedrock"),
+    "bedrock_converse": ("langchain_aws", "bedrock"),
     "google_vertexai": ("langchain_google_vertexai", "vertex"),
     "ollama": ("langchain_ollama", "ollama"),
     "openai_compatible": ("langchain_openai", "openai"),
@@ -268,53 +274,50 @@ def _resolve_gguf(path: str) -> str:
     return os.path.expanduser(path)
 
 
+def _chat_options(p: str, model: str, settings) -> dict:
+    """The provider's options: our timeouts and token cap, and no SDK retries (ours count)."""
+    timeout = settings.llm_timeout
+    if p == "azure_openai":
+        return {"azure_deployment": model, "timeout": timeout, "max_retries": 0, "max_tokens": settings.llm_max_tokens}
+    if p == "openai":
+        return {"timeout": timeout, "max_retries": 0, "max_tokens": settings.llm_max_tokens}
+    if p == "openai_compatible":
+        if not settings.llm_base_url:
+            raise BackendConfigError(
+                "openai_compatible: needs ADVISOR_LLM_BASE_URL, e.g. http://localhost:8000/v1 "
+                "(vLLM, llama.cpp server, LM Studio)")
+        return {"base_url": settings.llm_base_url, "timeout": timeout, "max_retries": 0, "temperature": 0.1,
+                "api_key": settings.secret("llm_api_key") or os.environ.get("OPENAI_API_KEY") or "not-needed",
+                "max_tokens": settings.llm_max_tokens}
+    if p in ("bedrock", "bedrock_converse"):
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise BackendConfigError(f"{p}: set AWS_REGION (or AWS_DEFAULT_REGION) to the Bedrock region")
+        from botocore.config import Config
+
+        return {"region_name": region, "max_tokens": settings.llm_max_tokens,
+                "config": Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})}
+    if p == "google_vertexai":
+        return {"timeout": timeout, "max_retries": 0, "project": os.environ.get("GOOGLE_CLOUD_PROJECT"),
+                "location": os.environ.get("GOOGLE_CLOUD_LOCATION") or os.environ.get("GOOGLE_CLOUD_REGION")}
+    if p == "ollama":
+        base = settings.llm_base_url or os.environ.get("OLLAMA_HOST") or "http://localhost:11434"
+        return {"base_url": base, "client_kwargs": {"timeout": timeout}}
+    raise BackendConfigError(f"unknown provider {p}")  # parse_spec guards this
+
+
 def build_backend(spec: BackendSpec, settings) -> ChatBackend | None:
     """A ready backend, or None for ``extractive`` (answers composed without a model)."""
     if spec.provider == "extractive":
         return None
-    timeout = settings.llm_timeout
     p, model = spec.provider, spec.model
-    stream = None
-    if p in ("openai", "openai_compatible", "azure_openai"):
-        lc = _require(p)
-        if p == "azure_openai":
-            chat = lc.AzureChatOpenAI(azure_deployment=model, timeout=timeout, max_retries=0,
-                                      max_tokens=settings.llm_max_tokens)
-        elif p == "openai":
-            chat = lc.ChatOpenAI(model=model, timeout=timeout, max_retries=0, max_tokens=settings.llm_max_tokens)
-        else:
-            if not settings.llm_base_url:
-                raise BackendConfigError(
-                    "openai_compatible: needs ADVISOR_LLM_BASE_URL, e.g. http://localhost:8000/v1 "
-                    "(vLLM, llama.cpp server, LM Studio)")
-            chat = lc.ChatOpenAI(model=model, base_url=settings.llm_base_url, timeout=timeout, max_retries=0,
-                                 api_key=settings.secret("llm_api_key") or os.environ.get("OPENAI_API_KEY") or "not-needed",
-                                 max_tokens=settings.llm_max_tokens, temperature=0.1)
-        generate, stream = _from_langchain(chat)
-    elif p == "bedrock":
-        lc = _require(p)
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if not region:
-            raise BackendConfigError("bedrock: set AWS_REGION (or AWS_DEFAULT_REGION) to the Bedrock region")
-        from botocore.config import Config
-
-        client_config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})
-        chat = lc.ChatBedrockConverse(model=model, region_name=region, config=client_config,
-                                      max_tokens=settings.llm_max_tokens)
-        generate, stream = _from_langchain(chat)
-    elif p == "google_vertexai":
-        lc = _require(p)
-        chat = lc.ChatVertexAI(model=model, timeout=timeout, max_retries=0,
-                               project=os.environ.get("GOOGLE_CLOUD_PROJECT"),
-                               location=os.environ.get("GOOGLE_CLOUD_LOCATION") or os.environ.get("GOOGLE_CLOUD_REGION"))
-        generate, stream = _from_langchain(chat)
-    elif p == "ollama":
-        lc = _require(p)
-        base = settings.llm_base_url or os.environ.get("OLLAMA_HOST") or "http://localhost:11434"
-        chat = lc.ChatOllama(model=model, base_url=base, client_kwargs={"timeout": timeout})
-        generate, stream = _from_langchain(chat)
-    elif p == "llamacpp":
+    if p == "llamacpp":
         generate, stream = _llamacpp(model, settings)
-    else:  # parse_spec guards this
-        raise BackendConfigError(f"unknown provider {p}")
+    else:
+        from langchain.chat_models import init_chat_model
+
+        options = _chat_options(p, model, settings)
+        _require(p)  # a clear "install this extra" instead of LangChain's ImportError
+        chat = init_chat_model(model, model_provider=LANGCHAIN_PROVIDERS[p], **options)
+        generate, stream = _from_langchain(chat)
     return ChatBackend(spec, generate, stream, retries=settings.llm_retries)
