@@ -238,11 +238,17 @@ def chat(ctx: click.Context) -> None:
 @click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
 def serve(mode: str | None) -> None:
     """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on $PORT."""
-    from .slack.server import SlackConfigError, serve as run_server
+    from .core import AdvisorService
+    from .llm.backends import BackendConfigError
+    from .slack.server import SlackConfigError, check_settings, resolve_mode, serve as run_server
 
+    settings = _settings()
     try:
-        run_server(_settings(), mode)
-    except SlackConfigError as exc:
+        check_settings(settings, resolve_mode(settings, mode))
+        service = AdvisorService(settings)
+        _ = service.router  # a bad ADVISOR_LLM* fails here, before Slack is contacted
+        run_server(settings, mode, service=service)
+    except (SlackConfigError, BackendConfigError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -104,3 +104,18 @@ def test_secrets_stay_out_of_reprs_and_logs(bot_settings):
     text = repr(bot_settings) + str(bot_settings.model_dump())
     assert bot_settings.secret("slack_bot_token") and bot_settings.secret("slack_bot_token") not in text
     assert bot_settings.secret("slack_signing_secret") not in text
+
+
+@pytest.mark.parametrize("llm, expected", [
+    ("nonsense:foo", "unknown provider 'nonsense'"),
+    ("openai_compatible:foo", "needs ADVISOR_LLM_BASE_URL"),
+    ("ollama:llama3", "pip install 'genai-strategy-advisor[ollama]'"),
+])
+def test_serve_with_a_bad_model_setting_exits_with_a_clean_message(tmp_path, monkeypatch, mock_slack, llm, expected):
+    env = {"ADVISOR_HOME": str(tmp_path / "home"), "ADVISOR_LLM": llm, "SLACK_BOT_TOKEN": mock_slack.bot_token,
+           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": mock_slack.api_url, "SLACK_APP_TOKEN": ""}
+    from bot.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--http"], env=env)
+    assert result.exit_code == 1 and expected in result.output and "Traceback" not in result.output
+    assert not mock_slack.calls  # failed before contacting Slack
