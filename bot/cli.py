@@ -246,7 +246,7 @@ def serve(mode: str | None) -> None:
     try:
         check_settings(settings, resolve_mode(settings, mode))
         service = AdvisorService(settings)
-        _ = service.router  # a bad ADVISOR_LLM* fails here, before Slack is contacted
+        service.check_backends()  # a bad ADVISOR_LLM* fails here, before Slack is contacted
         run_server(settings, mode, service=service)
     except (SlackConfigError, BackendConfigError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -402,10 +402,9 @@ def _interactive_assessment(service) -> dict | None:
     Slack uses, and what it did is printed."""
     from .assessment import AssessmentError
 
-    sessions = service.sessions
     user = _cli_user()
     try:
-        session = sessions.start(user)
+        session = service.start_assessment(user)
     except AssessmentError as exc:
         if exc.code != "already_open":
             raise click.ClickException(exc.message) from None
@@ -413,12 +412,12 @@ def _interactive_assessment(service) -> dict | None:
         if click.confirm("You have an unfinished assessment. Resume it? (no = start over)", default=True):
             click.echo("Resuming where you left off.")
         else:
-            session = sessions.restart(session.id, user)
+            session = service.restart_assessment(session.id, user)
     click.echo("Answer with the option number, its name, or your own words. "
                "Also: back, restart, cancel.\n")
     show_question = True
     while session.status == "open":
-        question = sessions.current_question(session)
+        question = service.assessment_question(session)
         if question is None:
             raise click.ClickException("the assessment questions changed since you started; run 'advisor assess' "
                                        "and choose to start over")
@@ -433,7 +432,7 @@ def _interactive_assessment(service) -> dict | None:
             click.echo("\nSaved: run 'advisor assess' again to resume.")
             return None
         turn = service.assessment_reply(session.id, user, reply, how="cli")
-        session = turn.session or sessions.get(session.id)
+        session = turn.session or service.assessment(session.id)
         show_question = turn.kind not in ("confirm", "no_match", "invalid", "refused", "not_for_us")
         if turn.kind == "confirm":
             click.secho(f"{turn.message} (yes / no, or another answer)", fg="cyan")
@@ -489,7 +488,7 @@ def assess_interpret(ctx: click.Context, question_id: str, reply: str, as_json: 
 @click.pass_context
 def assess_history(ctx: click.Context, as_json: bool) -> None:
     """Your past assessment results."""
-    sessions = _service(ctx.find_root()).sessions.history(_cli_user())
+    sessions = _service(ctx.find_root()).assessment_history(_cli_user())
     if as_json:
         _emit([s.to_dict() for s in sessions])
         return
@@ -509,7 +508,7 @@ def assessments() -> None:
 @click.pass_context
 def assessments_export(ctx: click.Context, fmt: str) -> None:
     """All assessments (every user) as JSON or CSV, for admins."""
-    rows = _service(ctx.find_root()).sessions.export_all()
+    rows = _service(ctx.find_root()).assessment_export()
     if fmt == "json":
         _emit(rows)
         return

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from ingest import IngestReport, KnowledgeIndex, sync
 from ingest.embeddings import Embedder, model_label
-from ingest.pipeline import IngestLock, Progress
+from ingest.pipeline import IngestBusy, IngestLock, Progress
 
 from .answer import (
     NOT_COVERED, REWRITE_PROMPT, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
@@ -29,6 +29,7 @@ from .assessment import (
 )
 from .assessment.interpret import check_reply, cross_check, model_messages, parse_model_choice
 from .assessment.report import build_report
+from .metrics import Metrics
 from .settings import Settings
 from .store import Store, new_id
 
@@ -55,6 +56,7 @@ class AdvisorService:
         self._compute = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
         self._frameworks: FrameworkProvider | None = None
         self._sessions: AssessmentSessions | None = None
+        self.metrics = Metrics()
 
     # --- shared resources, loaded once and only when needed ----------------------------------
 
@@ -89,6 +91,10 @@ class AdvisorService:
     @property
     def retriever(self) -> Retriever:
         return Retriever(self.index, self.embedder)
+
+    def check_backends(self) -> None:
+        """Build the model backends now: a bad ADVISOR_LLM* raises BackendConfigError here."""
+        _ = self.router
 
     def warm_up(self) -> None:
         """Load the model, index and backends once at start (the Slack bot does this)."""
@@ -153,6 +159,12 @@ class AdvisorService:
             answer.withheld = retrieval.withheld
             answer.text = f"{answer.text}\n\n_{withheld_note(viewer)}_"
         answer.latency_ms = (time.perf_counter() - started) * 1000
+        self.metrics.answer_latency.observe(answer.latency_ms / 1000)
+        self.metrics.answers.labels(route=answer.route, backend=answer.backend).inc()
+        if gap is not None:
+            # A fixed label: the gap's own reason quotes the question.
+            low = retrieval.best_similarity < self.settings.min_relevance
+            self.metrics.abstentions.labels(reason="low_relevance" if low else "coverage").inc()
         if record:
             answer.id = self._audit(answer, user, channel, conversation)
         if conversation and record:
@@ -167,7 +179,11 @@ class AdvisorService:
             source["url"] = row.get("url") or ""
 
     def record_feedback(self, answer_id: str, user: str, helpful: bool) -> bool:
-        return self.store.record_feedback(answer_id, user, "helpful" if helpful else "not_helpful")
+        vote = "helpful" if helpful else "not_helpful"
+        recorded = self.store.record_feedback(answer_id, user, vote)
+        if recorded:
+            self.metrics.feedback.labels(vote=vote).inc()
+        return recorded
 
     def record_feedback_reason(self, answer_id: str, user: str, reason: str) -> bool:
         return self.store.record_feedback_reason(answer_id, user, reason)
@@ -245,6 +261,7 @@ class AdvisorService:
         while route.backend is not None:
             hits = retrieval.hits if route.hits is None else route.hits
             if not hits:  # everything retrieved is confidential: nothing may go to this model
+                self.metrics.fallbacks.labels(backend=route.name, cause="nothing_sendable").inc()
                 route = self.router.fallback(route, "no source may be sent to it")
                 continue
             messages = build_messages(standalone, hits, history)
@@ -283,6 +300,7 @@ class AdvisorService:
             except BackendError as exc:
                 error = str(exc)
                 log.warning("backend %s failed: %s", route.name, exc)
+                self.metrics.fallbacks.labels(backend=route.name, cause="backend_error").inc()
                 route = self.router.fallback(route, error)
         hits = retrieval.hits
         with self._compute:
@@ -323,6 +341,54 @@ class AdvisorService:
     def sessions(self) -> AssessmentSessions:
         # Its own connection: sessions serialise writes on it with their own lock.
         return self._once("_sessions", lambda: AssessmentSessions(self.store.connect(), self.frameworks))
+
+    # What the shells (Slack, CLI) call for an assessment; they never reach the sessions or store.
+
+    def framework(self):
+        """The assessment framework in use (hot-reloaded from the knowledge folder)."""
+        return self.frameworks.get()
+
+    def assessment(self, session_id: str) -> Session | None:
+        return self.sessions.get(session_id)
+
+    def open_assessment(self, user: str) -> Session | None:
+        return self.sessions.open_for(user)
+
+    def assessment_question(self, session: Session) -> Question | None:
+        return self.sessions.current_question(session)
+
+    def assessment_history(self, user: str, limit: int = 10) -> list[Session]:
+        return self.sessions.history(user, limit)
+
+    def assessment_export(self) -> list[dict]:
+        return self.sessions.export_all()
+
+    def start_assessment(self, user: str, channel: str | None = None, thread_ts: str | None = None) -> Session:
+        return self.sessions.start(user, channel, thread_ts)
+
+    def assessment_answer(self, session_id: str, user: str, question_id: str, value: str, how: str,
+                          expected_step: int | None = None) -> Session:
+        return self.sessions.answer(session_id, user, question_id, value, how, expected_step=expected_step)
+
+    def restart_assessment(self, session_id: str, user: str) -> Session:
+        return self.sessions.restart(session_id, user)
+
+    def cancel_assessment(self, session_id: str, user: str) -> Session:
+        return self.sessions.cancel(session_id, user)
+
+    def what_if_of(self, session_id: str) -> dict[str, str] | None:
+        """The answer a what-if copy changed, or None for an original."""
+        return self.sessions.what_if_of(session_id)
+
+    def assessment_origin(self, session_id: str) -> str | None:
+        return self.store.assessment_origin(session_id)
+
+    def set_assessment_origin(self, session_id: str, origin: str) -> None:
+        self.store.set_assessment_origin(session_id, origin)
+
+    def document(self, source: str) -> dict | None:
+        """The index's row for a document (title, url…), or None."""
+        return self.index.document(source)
 
     def assess(self, answers: dict[str, str]) -> dict:
         """Non-interactive assessment; raises InvalidAnswer naming the valid ids/values."""
@@ -430,11 +496,20 @@ class AdvisorService:
     def ingest(self, paths: Sequence[Path | str] | None = None, *, full: bool = False,
                progress: Progress | None = None) -> IngestReport:
         s = self.settings
-        report = sync(
-            s.knowledge_dir, s.home, paths=paths, full=full, max_file_mb=s.max_file_mb,
-            exclude=NON_DOCUMENTS, progress=progress, index=self.index, embedder=self.embedder,
-        )
+        try:
+            report = sync(
+                s.knowledge_dir, s.home, paths=paths, full=full, max_file_mb=s.max_file_mb,
+                exclude=NON_DOCUMENTS, progress=progress, index=self.index, embedder=self.embedder,
+            )
+        except IngestBusy:
+            self.metrics.ingest_runs.labels(outcome="busy").inc()
+            raise
+        except BaseException:
+            self.metrics.ingest_runs.labels(outcome="failed").inc()
+            raise
         self._after_ingest(report)
+        self.metrics.ingest_runs.labels(outcome="ok").inc()
+        self.metrics.ingest_failed_documents.inc(len(report.failed))
         return report
 
     def _after_ingest(self, report: IngestReport) -> None:
@@ -480,6 +555,19 @@ class AdvisorService:
     def claim_event(self, event_id: str) -> bool:
         """True the first time a Slack event id is seen (across restarts): retries are dropped."""
         return self.store.claim_event(event_id)
+
+    def readiness(self) -> dict[str, str]:
+        """What keeps this service from answering now, by check ("index", "model"); empty when
+        ready. Loads nothing: a probe must not start the work it checks for."""
+        problems: dict[str, str] = {}
+        try:
+            self.index.counts()
+            self.index.collection.count()  # with ADVISOR_CHROMA_URL, the server answers
+        except Exception as exc:  # noqa: BLE001 -- any failure means not ready; the reason is shown
+            problems["index"] = f"index not readable: {type(exc).__name__}: {exc}"[:300]
+        if self._embedder is None or not self._embedder.loaded:
+            problems["model"] = "embedding model not loaded"
+        return problems
 
     def ingest_running(self) -> bool:
         return IngestLock.busy(self.settings.home)

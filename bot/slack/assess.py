@@ -1,6 +1,6 @@
 """The assessment in Slack: ``/advisor assess``, its buttons and the typed replies in its thread.
 
-Only translation happens here: Slack payloads become calls on the core (``service.sessions`` for
+Only translation happens here: Slack payloads become calls on the core (its assessment methods for
 every change of state, ``service.assessment_reply`` for typed replies — the one conversation the CLI
 uses too —, ``service.assessment_report`` for the result) and the results become Block Kit. Every rule — one open assessment per user, one
 answer per click, buttons from an older question, someone else's assessment, a finished one — is
@@ -43,7 +43,7 @@ def is_dm(channel: str | None) -> bool:
 
 
 def _total(service) -> int:
-    return len(service.frameworks.get().questions)
+    return len(service.framework().questions)
 
 
 # --- what a session looks like -------------------------------------------------------------------
@@ -53,7 +53,7 @@ def share_target(service, session) -> str | None:
     command came from when it ran in a DM."""
     if session.channel and not is_dm(session.channel):
         return session.channel
-    return service.store.assessment_origin(session.id)
+    return service.assessment_origin(session.id)
 
 
 def document_titles(service, report: dict) -> dict[str, str]:
@@ -62,7 +62,7 @@ def document_titles(service, report: dict) -> dict[str, str]:
     documents |= {g["document"] for g in (report.get("guidance") or {}).values()}
     titles = {}
     for document in documents:
-        row = service.index.document(document)
+        row = service.document(document)
         if row and row.get("title"):
             titles[document] = row["title"]
     return titles
@@ -74,7 +74,7 @@ SHAREABLE = Viewer(member=False)
 
 def render(service, session, note: str = "") -> tuple[str, list[dict]]:
     """The message for a session's current state: its question, its result, or cancelled."""
-    framework = service.frameworks.get()
+    framework = service.framework()
     if session.status == FINISHED:
         report = service.assessment_report(session.answers, SHAREABLE)
         target = share_target(service, session)
@@ -85,7 +85,7 @@ def render(service, session, note: str = "") -> tuple[str, list[dict]]:
         text = f"Assessment cancelled; nothing was kept. {START_HINT[0].upper()}{START_HINT[1:]}."
         return text, [blocks.section(text), {"type": "actions", "block_id": "assess_cancelled", "elements": [
             blocks.button("Start a new assessment", blocks.ASSESS_START, blocks.pack())]}]
-    question = service.sessions.current_question(session)
+    question = service.assessment_question(session)
     if question is None:  # the framework lost questions since the session started
         text = "The assessment questions changed since you started; please restart it."
         return text, blocks.resume_blocks(session, _total(service), text)
@@ -95,10 +95,10 @@ def render(service, session, note: str = "") -> tuple[str, list[dict]]:
 
 def what_if_note(service, session) -> str:
     """For a re-run with one answer changed: which, so it is not mistaken for the original."""
-    origin = service.sessions.what_if_of(session.id)
+    origin = service.what_if_of(session.id)
     if origin is None:
         return ""
-    framework = service.frameworks.get()
+    framework = service.framework()
     try:
         question = framework.question(origin["question_id"])
         was, now = (question.option(v).label for v in (origin["from_value"], origin["to_value"]))
@@ -122,15 +122,14 @@ def start(service, client: WebClient, user: str, *, channel: str | None, thread_
     """Start an assessment in a thread (``thread_ts``) or, without one, in the user's DM; an open
     assessment is offered for resuming or restarting instead. ``reply(text, blocks)`` answers
     where the request came from."""
-    sessions = service.sessions
     total = _total(service)
-    existing = sessions.open_for(user)
+    existing = service.open_assessment(user)
     if existing is not None:
         reply(*offer(existing, total))
         return
     if thread_ts and channel:
         try:
-            session = sessions.start(user, channel, thread_ts)
+            session = service.start_assessment(user, channel, thread_ts)
         except AssessmentError as exc:
             reply(*_refusal(exc, total))
             return
@@ -140,13 +139,13 @@ def start(service, client: WebClient, user: str, *, channel: str | None, thread_
     root = client.chat_postMessage(channel=dm, text="Starting your GenAI approach assessment…")
     dm, ts = root.get("channel") or dm, root["ts"]
     try:
-        session = sessions.start(user, dm, ts)
+        session = service.start_assessment(user, dm, ts)
     except AssessmentError as exc:  # another start won the race
         text, message_blocks = _refusal(exc, total)
         client.chat_update(channel=dm, ts=ts, text=text, blocks=message_blocks)
         return
     if origin and not is_dm(origin):
-        service.store.set_assessment_origin(session.id, origin)
+        service.set_assessment_origin(session.id, origin)
     text, message_blocks = render(service, session)
     client.chat_update(channel=dm, ts=ts, text=text, blocks=message_blocks)
     reply(STARTED_IN_DM, None)
@@ -173,18 +172,18 @@ def cmd_assess(ctx) -> None:
 
 
 def history(service, user: str) -> tuple[str, list[dict]]:
-    past = service.sessions.history(user)
-    framework = service.frameworks.get()
+    past = service.assessment_history(user)
+    framework = service.framework()
     text = f"Your past assessments: {len(past)}" if past else "You have no finished assessments yet."
-    body = blocks.history_blocks(framework, past, service.sessions.open_for(user), len(framework.questions),
+    body = blocks.history_blocks(framework, past, service.open_assessment(user), len(framework.questions),
                                  start_button=True)
     return text, body
 
 
 def home_blocks(service, user: str) -> list[dict]:
     """App Home: the assessment in progress, the recent results and a Start button."""
-    framework = service.frameworks.get()
-    return blocks.history_blocks(framework, service.sessions.history(user, 5), service.sessions.open_for(user),
+    framework = service.framework()
+    return blocks.history_blocks(framework, service.assessment_history(user, 5), service.open_assessment(user),
                                  len(framework.questions), limit=5, start_button=True)
 
 
@@ -201,7 +200,7 @@ def on_thread_message(ctx) -> bool:
         # In the DM the user may answer outside the thread: only unmistakable answers count.
         if not is_dm(ctx.channel_id):
             return False
-        session = service.sessions.open_for(ctx.user_id)
+        session = service.open_assessment(ctx.user_id)
         if session is None or session.channel != ctx.channel_id:
             return False
         loose = True
@@ -335,7 +334,6 @@ def handle_action(service, settings, body: dict, action: dict, respond, client: 
     click = Click.from_body(body, respond, client)
     action_id = action.get("action_id") or ""
     value = _value(action)
-    sessions = service.sessions
     try:
         if action_id.startswith(blocks.ASSESS_ANSWER) or action_id == blocks.ASSESS_CONFIRM_YES:
             fields = _answer_fields(value)
@@ -344,7 +342,7 @@ def handle_action(service, settings, body: dict, action: dict, respond, client: 
                 return
             s, q, n, v = fields
             how = "confirmed" if action_id == blocks.ASSESS_CONFIRM_YES else "button"
-            session = sessions.answer(s, click.user, q, v, how, expected_step=n)
+            session = service.assessment_answer(s, click.user, q, v, how, expected_step=n)
             click.replace(*render(service, session))
         elif action_id == blocks.ASSESS_CONFIRM_NO:
             fields = _answer_fields(value)
@@ -375,16 +373,16 @@ def handle_action(service, settings, body: dict, action: dict, respond, client: 
                 click.notice(BAD_BUTTON)
                 return
             if action_id == blocks.ASSESS_RESTART:
-                session = sessions.restart(s, click.user)
+                session = service.restart_assessment(s, click.user)
                 _continue(service, click, session, "Restarted")
             elif action_id == blocks.ASSESS_CANCEL:
-                session = sessions.cancel(s, click.user)
+                session = service.cancel_assessment(s, click.user)
                 if click.in_view:
                     click.notice(render(service, session)[0])
                 else:
                     click.replace(*render(service, session))
             else:
-                session = sessions.get(s)
+                session = service.assessment(s)
                 if session is None or session.user != click.user or session.status != OPEN:
                     click.notice(_why_not(session, click.user, "That assessment is no longer in progress."))
                     return
@@ -437,7 +435,7 @@ def share(service, click: Click, body: dict, action: dict, value: dict) -> None:
     else:
         session_id = value.get("s") if isinstance(value.get("s"), str) else ""
         target = None
-    session = service.sessions.get(session_id) if session_id else None
+    session = service.assessment(session_id) if session_id else None
     if session is None or session.user != click.user or session.status != FINISHED:
         click.notice(_why_not(session, click.user, "Only a finished assessment can be shared."))
         return
@@ -445,7 +443,7 @@ def share(service, click: Click, body: dict, action: dict, value: dict) -> None:
     if not target:
         click.notice("There is no channel to share this to; pick one in the menu under the result.")
         return
-    framework = service.frameworks.get()
+    framework = service.framework()
     report = service.assessment_report(session.answers, SHAREABLE)
     try:
         click.client.chat_postMessage(channel=target, text=f"<@{session.user}>'s assessment: "
