@@ -56,13 +56,17 @@ def sniff_type(name: str, data: bytes) -> None:
     suffix = Path(name).suffix.lower()
     if suffix == ".pdf" and not data.lstrip()[:5].startswith(b"%PDF"):
         raise AdminError(f"{name}: the content is not a PDF")
-    if suffix == ".docx":
+    office = {".docx": ("word/document.xml", "a Word document", "DOCX"),
+              ".pptx": ("ppt/presentation.xml", "a PowerPoint presentation", "PPTX"),
+              ".xlsx": ("xl/workbook.xml", "an Excel workbook", "XLSX")}
+    if suffix in office:
+        part, what, kind = office[suffix]
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
-                if "word/document.xml" not in z.namelist():
-                    raise AdminError(f"{name}: the content is not a Word document")
+                if part not in z.namelist():
+                    raise AdminError(f"{name}: the content is not {what}")
         except zipfile.BadZipFile:
-            raise AdminError(f"{name}: the content is not a Word document (not a valid DOCX archive)") from None
+            raise AdminError(f"{name}: the content is not {what} (not a valid {kind} archive)") from None
     if suffix in (".md", ".markdown", ".txt", ".html", ".htm"):
         if b"\x00" in data[:8192] or data[:4] in (b"%PDF", b"PK\x03\x04"):
             raise AdminError(f"{name}: the content is binary, not text")

@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-CHUNKER_VERSION = "5"  # 2: plain-text headings; 3: sentence vectors; 4: with section path; 5: audience
+# 2: plain-text headings; 3: sentence vectors; 4: with section path; 5: audience;
+# 6: tables from DOCX/HTML/PPTX/XLSX (markitdown), split by rows under their header
+CHUNKER_VERSION = "6"
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -106,6 +108,9 @@ def _units(text: str, count_tokens: TokenCounter, budget: int) -> list[Unit]:
         if n <= budget:
             units.append((para, n, True))
             continue
+        if _is_table(para):
+            units.extend(_table_units(para, count_tokens, budget))
+            continue
         pieces = [s for s in _SENTENCE_END.split(para) if s.strip()]
         if len(pieces) == 1:
             pieces = para.splitlines() if "\n" in para else pieces
@@ -116,6 +121,43 @@ def _units(text: str, count_tokens: TokenCounter, budget: int) -> list[Unit]:
                 units.append((part, k, first))
                 first = False
     return units
+
+
+def _is_table(block: str) -> bool:
+    lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+    return len(lines) >= 2 and all(ln.startswith("|") for ln in lines)
+
+
+def _table_units(table: str, count_tokens: TokenCounter, budget: int) -> list[Unit]:
+    """A table too big for one chunk, as groups of rows each under the table's header, so a
+    row is never read without its column names. A row that alone exceeds the budget is split
+    into words (its header cannot fit beside it)."""
+    lines = [ln.strip() for ln in table.splitlines() if ln.strip()]
+    has_rule = len(lines) > 1 and set(re.sub(r"[|:\s]", "", lines[1])) == {"-"}
+    header = "\n".join(lines[:2]) if has_rule else lines[0]
+    rows = lines[2:] if has_rule else lines[1:]
+    header_tokens = count_tokens([header])[0]
+    if header_tokens * 2 > budget:  # a header that leaves no room for rows is not worth repeating
+        header, header_tokens = "", 0
+    units: list[Unit] = []
+    group: list[str] = []
+    size = header_tokens
+    for row, n in zip(rows, count_tokens(rows)):
+        if group and size + n + 1 > budget:
+            units.append(_table_group(header, group, size))
+            group, size = [], header_tokens
+        if header_tokens + n + 1 > budget:
+            units.extend((piece, k, True) for piece, k in _split_words(row, count_tokens, budget))
+            continue
+        group.append(row)
+        size += n + 1
+    if group:
+        units.append(_table_group(header, group, size))
+    return units
+
+
+def _table_group(header: str, rows: list[str], size: int) -> Unit:
+    return ("\n".join([header, *rows]) if header else "\n".join(rows), size, True)
 
 
 def _split_words(text: str, count_tokens: TokenCounter, budget: int) -> list[tuple[str, int]]:

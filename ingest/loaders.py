@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".pptx", ".xlsx", ".html", ".htm"}
 CLASSIFICATIONS = ("public", "internal", "confidential")
 DEFAULT_CLASSIFICATION = "internal"
 
@@ -54,6 +54,8 @@ def load_bytes(name: str, data: bytes) -> LoadedDocument:
         ".txt": _load_text,
         ".pdf": _load_pdf,
         ".docx": _load_docx,
+        ".pptx": _load_pptx,
+        ".xlsx": _load_xlsx,
         ".html": _load_html,
         ".htm": _load_html,
     }[suffix]
@@ -291,60 +293,199 @@ def _load_pdf(data: bytes, stem: str) -> LoadedDocument:
     return LoadedDocument(title=title, text=body, metadata={"title": title})
 
 
-def _load_docx(data: bytes, stem: str) -> LoadedDocument:
-    import zipfile
+# DOCX, PPTX, XLSX and HTML go through markitdown, which keeps tables as Markdown tables (the
+# rules of many policies live in them). Its converters are called directly rather than through
+# MarkItDown(), whose fallback to other converters would turn a corrupt file into garbage text.
 
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
+_PACKAGES = {
+    ".docx": ("DOCX", "word/document.xml", "a Word document"),
+    ".pptx": ("PPTX", "ppt/presentation.xml", "a PowerPoint presentation"),
+    ".xlsx": ("XLSX", "xl/workbook.xml", "an Excel workbook"),
+}
+# A few MB of zipped XML can expand into gigabytes (a zip bomb, or a sheet of a million rows):
+# refuse before a converter tries to hold it all in memory.
+MAX_EXPANDED_BYTES = 256 * 1_048_576
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _check_package(data: bytes, suffix: str) -> None:
+    """A clear reason for an Office file that is not what its name says, before conversion."""
+    import zipfile
+    import zlib
+
+    kind, part, what = _PACKAGES[suffix]
+    if data.startswith(_OLE_MAGIC):
+        # Password-protected OOXML and the pre-2007 binary formats are both OLE containers.
+        raise LoadError(f"{kind} is password-protected or in the old binary Office format; "
+                        f"save it unencrypted as {suffix}")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            names = set(package.namelist())
+            if part not in names:
+                raise LoadError(f"corrupt or unreadable {kind}: not {what} ({part} is missing)")
+            expanded = sum(info.file_size for info in package.infolist())
+            if expanded > MAX_EXPANDED_BYTES:
+                raise LoadError(f"{kind} expands to {expanded / 1_048_576:.0f} MB, over the "
+                                f"{MAX_EXPANDED_BYTES / 1_048_576:.0f} MB limit")
+            damaged = package.testzip()
+    except LoadError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise LoadError(f"corrupt or unreadable {kind}: not a valid ZIP package ({exc})") from None
+    if damaged is not None:
+        raise LoadError(f"corrupt or unreadable {kind}: {damaged} is damaged (bad checksum)")
+
+
+def _convert(converter, data: bytes, suffix: str, kind: str, **options) -> str:
+    from markitdown import StreamInfo
 
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise LoadError(f"corrupt or unreadable DOCX: {exc}") from None
-    lines: list[str] = []
-    for para in document.paragraphs:
-        text = para.text.strip()
-        if not text:
+        # "-" bullets: the chunker and sentence splitter read "- " as a list item, like Markdown files.
+        result = converter.convert(io.BytesIO(data), StreamInfo(extension=suffix, charset="utf-8"),
+                                   bullets="-", **options)
+    except Exception as exc:  # noqa: BLE001 -- the converters raise whatever their parsers raise
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise LoadError(f"corrupt or unreadable {kind}: {detail}") from None
+    return result.markdown or ""
+
+
+_MARKDOWNIFY_ESCAPE = re.compile(r"\\([*_])")
+_EMPTY_HEADER_CELL = re.compile(r"^(|Unnamed: \d+)$")
+
+
+def tidy_markdown(text: str) -> str:
+    """Converter output made fit for chunking and quoting: tables set off by blank lines (the
+    chunker splits paragraphs at blank lines and recognises a table by its rows), a table
+    without a header row given its first row as header (Word tables have no header row, and
+    pandas names the columns of a headerless sheet "Unnamed: 0"), empty cells shown empty
+    rather than as pandas' NaN, and markdownify's escapes of * and _ removed."""
+    text = clean_markdown(_MARKDOWNIFY_ESCAPE.sub(r"\1", text.replace("\r\n", "\n")))
+    out: list[str] = []
+    table: list[str] = []
+
+    def flush() -> None:
+        if table:
+            if out and out[-1].strip():
+                out.append("")
+            out.extend(_tidy_table(table))
+            out.append("")
+            table.clear()
+
+    for line in text.split("\n"):
+        if line.lstrip().startswith("|"):
+            table.append(line.strip())
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+
+
+def _tidy_table(lines: list[str]) -> list[str]:
+    rows = [_cells(ln) for ln in lines]
+    is_rule = [bool(r) and all(re.fullmatch(r":?-{1,}:?", c) for c in r) for r in rows]
+    data = [["" if c == "NaN" else c for c in r] for r, rule in zip(rows, is_rule) if not rule]
+    data = [r for r in data if any(r)]
+    if not data:
+        return []
+    if all(_EMPTY_HEADER_CELL.match(c) for c in data[0]) and len(data) > 1:
+        data = data[1:]
+    width = max(len(r) for r in data)
+    data = [r + [""] * (width - len(r)) for r in data]
+    render = ["| " + " | ".join(r) + " |" for r in data]
+    return [render[0], "| " + " | ".join(["---"] * width) + " |", *render[1:]]
+
+
+def _title_or_h1(title: str, markdown: str, stem: str) -> str:
+    if title.strip():
+        return title.strip()
+    h1 = _H1.search(markdown)
+    return h1.group(1).strip() if h1 else _title_from_stem(stem)
+
+
+def _load_docx(data: bytes, stem: str) -> LoadedDocument:
+    from markitdown.converters import DocxConverter
+
+    _check_package(data, ".docx")
+    # mammoth drops Word's Title style to a plain paragraph; as an H1 it becomes the title.
+    markdown = tidy_markdown(
+        _convert(DocxConverter(), data, ".docx", "DOCX", style_map="p[style-name='Title'] => h1:fresh"))
+    title = ""
+    try:
+        import docx
+
+        title = docx.Document(io.BytesIO(data)).core_properties.title or ""
+    except Exception:  # noqa: BLE001 -- the title is optional; the text already converted
+        pass
+    title = _title_or_h1(title, markdown, stem)
+    return LoadedDocument(title=title, text=markdown, metadata={"title": title})
+
+
+_SLIDE_MARK = re.compile(r"^<!-- Slide number: (\d+) -->\s*$", re.M)
+
+
+def _load_pptx(data: bytes, stem: str) -> LoadedDocument:
+    from markitdown.converters import PptxConverter
+
+    _check_package(data, ".pptx")
+    raw = _convert(PptxConverter(), data, ".pptx", "PPTX")
+    # A slide's title is its heading; a slide without one gets "Slide N", so its text is not
+    # cited under the previous slide's title.
+    parts = _SLIDE_MARK.split(raw)
+    slides: list[str] = []
+    for number, body in zip(parts[1::2], parts[2::2]):
+        body = body.strip()
+        if not body:
             continue
-        style = (para.style.name if para.style is not None else "") or ""
-        level = _heading_level(style)
-        lines.append(f"{'#' * level} {text}" if level else text)
-    title = (document.core_properties.title or "").strip()
-    if not title:
-        h1 = _H1.search("\n".join(lines))
-        title = h1.group(1) if h1 else _title_from_stem(stem)
-    return LoadedDocument(title=title, text="\n\n".join(lines), metadata={"title": title})
+        if not body.startswith("# "):
+            body = f"# Slide {number}\n\n{body}"
+        slides.append(body)
+    markdown = tidy_markdown("\n\n".join(slides) or parts[0])
+    title = ""
+    try:
+        from pptx import Presentation
+
+        title = Presentation(io.BytesIO(data)).core_properties.title or ""
+    except Exception:  # noqa: BLE001 -- the title is optional
+        pass
+    title = title.strip() or _title_from_stem(stem)
+    return LoadedDocument(title=title, text=markdown, metadata={"title": title})
 
 
-def _heading_level(style: str) -> int:
-    if style == "Title":
-        return 1
-    match = re.match(r"Heading (\d)", style)
-    return min(int(match.group(1)), 6) if match else 0
+def _load_xlsx(data: bytes, stem: str) -> LoadedDocument:
+    from markitdown.converters import XlsxConverter
+
+    _check_package(data, ".xlsx")
+    # Each sheet arrives as "## Sheet name" and its table.
+    markdown = tidy_markdown(_convert(XlsxConverter(), data, ".xlsx", "XLSX"))
+    title = ""
+    try:
+        import openpyxl
+
+        title = openpyxl.load_workbook(io.BytesIO(data), read_only=True).properties.title or ""
+    except Exception:  # noqa: BLE001 -- the title is optional
+        pass
+    title = title.strip() or _title_from_stem(stem)
+    return LoadedDocument(title=title, text=markdown, metadata={"title": title})
 
 
 def _load_html(data: bytes, stem: str) -> LoadedDocument:
     from bs4 import BeautifulSoup
+    from markitdown.converters import HtmlConverter
 
-    soup = BeautifulSoup(_decode(data), "html.parser")
-    for tag in soup(["script", "style", "nav", "footer", "noscript"]):
+    # Pages generated by a static site keep their front matter (classification, owner...).
+    meta, text = _front_matter(_decode(data))
+    metadata = _normalise_metadata(meta)
+    soup = BeautifulSoup(text, "html.parser")
+    # Site chrome repeats on every page and would outrank the page's own words.
+    for tag in soup(["script", "style", "nav", "footer", "noscript", "template"]):
         tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else ""
-    lines: list[str] = []
-    root = soup.body or soup
-    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "td"]):
-        if el.find_parent(["p", "li", "pre", "td"]) is not None:
-            continue
-        text = el.get_text(" ", strip=True)
-        if not text:
-            continue
-        if el.name.startswith("h"):
-            lines.append(f"{'#' * int(el.name[1])} {text}")
-        elif el.name == "li":
-            lines.append(f"- {text}")
-        else:
-            lines.append(text)
-    if not title:
-        h1 = _H1.search("\n".join(lines))
-        title = h1.group(1) if h1 else _title_from_stem(stem)
-    return LoadedDocument(title=title, text="\n\n".join(lines), metadata={"title": title})
+    page_title = soup.title.get_text(strip=True) if soup.title else ""
+    markdown = tidy_markdown(_convert(HtmlConverter(), str(soup).encode("utf-8"), ".html", "HTML"))
+    title = _title_or_h1(metadata.get("title") or page_title, markdown, stem)
+    metadata["title"] = title
+    return LoadedDocument(title=title, text=markdown, metadata=metadata)
