@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU build of torch, installed first so sentence-transformers does not pull a CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test bench install install-dev serve chat clean
+.PHONY: run test check lint bench install install-dev serve chat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,19 @@ run: install
 	$(BIN)/advisor ingest
 	$(BIN)/advisor start
 
-## make test: the full test suite (real embeddings, real Chroma, real SQLite, a real local model).
-test: install-dev
+## make lint: ruff's lint rules and its formatting check.
+lint: install-dev
 	$(BIN)/ruff check bot ingest tests bench
+	$(BIN)/ruff format --check bot ingest tests bench
+
+## make test: lint, then the full test suite (real embeddings, real Chroma, real SQLite, a real local model).
+test: lint
 	$(BIN)/python -m pytest -q
+
+## make check: lint, then the fast lane: every test that starts no server and no process (tests/conftest.py
+## marks the others slow). Under 90 s on 2 cores.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow"
 
 $(VENV)/.bench: pyproject.toml $(VENV)/.dev
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

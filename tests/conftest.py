@@ -81,3 +81,43 @@ def corpora_index(tmp_path_factory, embedder):
     settings = Settings(_env_file=None, ADVISOR_HOME=str(home), ADVISOR_KNOWLEDGE_DIR=str(KNOWLEDGE))
     report = sync(KNOWLEDGE, home, paths=corpus_paths(), embedder=embedder, exclude=NON_DOCUMENTS)
     return settings, report
+
+
+# --- the fast lane (`make check` = pytest -m "not slow") ------------------------------------------
+# A test is slow when it starts a server (any fixture below, or a mock/model server in its body) or a
+# cold process (subprocess, directly or through a helper of its module). Marked here, from what the
+# test uses, so a new test lands in the right lane without anyone remembering to mark it.
+SERVER_FIXTURES = {"bot", "make_bot", "socket_bot", "model_bot", "mock_slack", "chroma_server"}
+STARTS_SOMETHING = {"subprocess", "MockOpenAI", "MockSlack", "MockSocketMode", "CliRunner"}
+
+
+def _starters(module) -> set[str]:
+    """Names of the module's functions that start a server or a process, directly or not."""
+    import ast
+    import inspect
+
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError):
+        return set()
+    calls = {node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+             for node in tree.body if isinstance(node, ast.FunctionDef)}
+    starters = {name for name, used in calls.items() if used & STARTS_SOMETHING}
+    grew = True
+    while grew:
+        more = {name for name, used in calls.items() if used & starters} - starters
+        starters |= more
+        grew = bool(more)
+    return starters
+
+
+def pytest_collection_modifyitems(config, items):
+    by_module: dict[object, set[str]] = {}
+    for item in items:
+        module = getattr(item, "module", None)
+        if module not in by_module:
+            by_module[module] = _starters(module) if module else set()
+        name = getattr(getattr(item, "function", None), "__name__", "")
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES or ({name} | fixtures) & by_module[module]:
+            item.add_marker(pytest.mark.slow)

@@ -13,6 +13,8 @@ from tests.eval.build_set import shared_run
 
 from .conftest import CORPORA
 
+pytestmark = pytest.mark.slow  # builds a real index per corpus / loads a real model
+
 QUESTIONS = Path(__file__).parent / "eval" / "questions.yaml"
 
 

@@ -13,6 +13,8 @@ from bot.llm.backends import _resolve_gguf
 
 from .support.servers import free_port, server_process
 
+pytestmark = pytest.mark.slow  # builds a real index per corpus / loads a real model
+
 QUESTION = "What are the pros of a hybrid strategy?"
 
 
