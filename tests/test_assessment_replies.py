@@ -1,7 +1,9 @@
-"""The interpreter against people's own words: tests/assessment/replies.yaml, offline.
+"""The interpreter against people's own words: tests/assessment/replies.yaml and
+tests/assessment/replies-dev2.yaml (a second, independent dev set), offline.
 
-Thresholds and examples were tuned on the dev split only; the test split is held out. The floors
-below are what the held-out split measured when this was written, not a target it was fitted to.
+Thresholds, examples and cues were tuned on the dev replies only; the test split of replies.yaml is
+held out. The floors below are what each split measured when this was written; the test floors
+are what it measured, not a target it was fitted to.
 """
 from __future__ import annotations
 
@@ -16,18 +18,24 @@ from bot.assessment import Interpreter, load_framework
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLIES = ROOT / "tests" / "assessment" / "replies.yaml"
+DEV2 = ROOT / "tests" / "assessment" / "replies-dev2.yaml"
+# (file, split) by the name the tests use.
+SETS = {"dev": (REPLIES, "dev"), "dev2": (DEV2, "dev"), "test": (REPLIES, "test")}
 # The set's durations ("by Q3", "next year") were written in late 2026.
 TODAY = date(2026, 11, 29)
-# The issue asks for 0.90 and no wrong confident mapping. The held-out split measured 0.849 with
-# 3 wrong confident mappings (of 93) when this was written; rather than tune on it, the floors are
-# what it measured, so a regression shows and an improvement can raise them.
-FLOORS = {"dev": 0.95, "test": 0.84}
-WRONG_SURE_CEILING = {"dev": 0, "test": 3}
+# The issue asks for 0.90 and no wrong confident mapping. Measured when this was written: dev 1.00
+# (101), dev2 0.99 (205), both with no wrong confident mapping; the held-out test split 0.925 with
+# 2 wrong confident mappings (of 93), measured once after the dev work (it was 0.849 with 3 before
+# the cues, polarity and unsure rules). Rather than tune on it, the test floors are what it
+# measured, so a regression shows and an improvement can raise them.
+FLOORS = {"dev": 0.98, "dev2": 0.97, "test": 0.92}
+WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "test": 2}
 
 
-def score(interpreter: Interpreter, split: str) -> dict:
+def score(interpreter: Interpreter, name: str) -> dict:
+    path, split = SETS[name]
     framework = load_framework(ROOT / "knowledge" / "assessment.yaml")
-    data = yaml.safe_load(REPLIES.read_text(encoding="utf-8"))["replies"]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     total, right, wrong_sure = Counter(), Counter(), []
     for question_id, replies in data.items():
         question = framework.question(question_id)
@@ -47,13 +55,19 @@ def interpreter(embedder):
     return Interpreter(embedder.embed, today=lambda: TODAY)
 
 
-def test_the_set_has_enough_replies_per_question():
-    data = yaml.safe_load(REPLIES.read_text(encoding="utf-8"))["replies"]
+@pytest.mark.parametrize("path", [REPLIES, DEV2], ids=["replies", "dev2"])
+def test_the_set_has_enough_replies_per_question(path):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     assert sum(len(r) for r in data.values()) >= 150
     assert all(len(r) >= 25 for r in data.values())
 
 
-@pytest.mark.parametrize("split", ["dev", "test"])
+def test_the_second_dev_set_is_dev_only():
+    data = yaml.safe_load(DEV2.read_text(encoding="utf-8"))["replies"]
+    assert {r["split"] for rs in data.values() for r in rs} == {"dev"}
+
+
+@pytest.mark.parametrize("split", ["dev", "dev2", "test"])
 def test_accuracy_per_split(interpreter, split):
     result = score(interpreter, split)
     accuracy = sum(result["right"].values()) / sum(result["total"].values())
@@ -61,7 +75,7 @@ def test_accuracy_per_split(interpreter, split):
     assert accuracy >= FLOORS[split], (accuracy, table)
 
 
-@pytest.mark.parametrize("split", ["dev", "test"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "test"])
 def test_wrong_options_without_a_confirmation(interpreter, split):
     wrong_sure = score(interpreter, split)["wrong_sure"]
-    assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split == "dev" else len(wrong_sure)
+    assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split != "test" else len(wrong_sure)

@@ -40,7 +40,7 @@ SECTION_KINDS: tuple[str, ...] = ("what", "pros", "cons", "when")
 
 # What a reply's quantity may be measured in; the interpreter converts to these units.
 MEASURE_UNITS: Mapping[str, str] = MappingProxyType(
-    {"requests": "volume", "users": "volume", "tokens": "volume", "days": "duration"}
+    {"requests": "volume", "users": "volume", "tokens": "volume", "spend": "volume", "days": "duration"}
 )
 
 
@@ -85,6 +85,9 @@ class Option:
     examples: tuple[str, ...] = ()
     # A negated statement of the named option means this one ("nobody here has ..." → no).
     negates: str | None = None
+    # Words or word beginnings that point to this option ("vllm", "terminolog"); each reply that
+    # holds one gets a bonus on top of its similarity in meaning.
+    cues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -322,7 +325,7 @@ def _option(
         node,
         f"an option of question '{question_id}'",
         ("value", "label", "description", "weights", "explanation"),
-        ("synonyms", "examples", "negates"),
+        ("synonyms", "examples", "negates", "cues"),
     )
     value = ctx.text(items["value"][1], f"question '{question_id}' option value")
     what = f"option '{value}' of question '{question_id}'"
@@ -337,6 +340,9 @@ def _option(
     if "examples" in items:
         examples = tuple(s for _, s in ctx.text_list(items["examples"][1], f"{what} examples"))
     negates = ctx.text(items["negates"][1], f"{what} negates") if "negates" in items else None
+    cues: tuple[str, ...] = ()
+    if "cues" in items:
+        cues = tuple(normalize_phrase(c) for _, c in ctx.text_list(items["cues"][1], f"{what} cues"))
     return Option(
         value=value,
         label=ctx.text(items["label"][1], f"{what} label"),
@@ -346,6 +352,7 @@ def _option(
         synonyms=synonyms,
         examples=examples,
         negates=negates,
+        cues=cues,
     )
 
 

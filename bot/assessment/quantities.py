@@ -12,7 +12,7 @@ from datetime import date
 # Vague amounts read as their typical value: "a few thousand" is closer to 3,000 than to 1,000.
 _VAGUE = {
     "a handful of": 5, "handful of": 5, "a handful": 5, "a couple of": 2, "a couple": 2, "couple of": 2,
-    "couple": 2, "a few": 3, "few": 3, "several": 4, "a dozen": 12, "dozens of": 30, "dozens": 30,
+    "couple": 2, "a few": 3.5, "few": 3.5, "several": 4, "a dozen": 12, "dozens of": 30, "dozens": 30,
     "hundreds of": 300, "hundreds": 300, "thousands of": 3_000, "thousands": 3_000, "tens of": 30,
     "millions of": 3_000_000, "millions": 3_000_000, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3,
     "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12,
@@ -23,11 +23,15 @@ _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mil": 1e6, "million":
 _VOLUME_UNITS = {
     "requests": ("request", "requests", "req", "reqs", "call", "calls", "queries", "query", "prompts", "prompt",
                  "messages", "message", "transcripts", "transcript", "documents", "docs", "tickets", "conversations",
-                 "completions", "chats", "questions", "invocations", "emails"),
+                 "completions", "chats", "questions", "invocations", "emails", "rps", "qps", "tps", "rpm", "qpm",
+                 "searches", "lookups", "images", "pages", "files", "records", "jobs", "runs"),
     "users": ("users", "user", "people", "persons", "employees", "staff", "seats", "agents", "customers",
-              "engineers", "developers", "devs"),
+              "engineers", "developers", "devs", "clients", "accounts", "reps", "members", "subscribers",
+              "students", "patients", "colleagues", "analysts", "ppl", "folks", "heads", "teammates"),
     "tokens": ("tokens", "token"),
 }
+# Rates per second or minute ("5 rps") are peaks more often than averages.
+_RATE_UNITS = {"rps": 86_400, "qps": 86_400, "tps": 86_400, "rpm": 1_440, "qpm": 1_440}
 _PER_DAY = {"second": 86_400, "sec": 86_400, "s": 86_400, "minute": 1_440, "min": 1_440, "hour": 24, "hr": 24,
             "h": 24, "day": 1, "d": 1, "week": 1 / 7, "wk": 1 / 7, "month": 1 / 30, "mo": 1 / 30,
             "year": 1 / 365, "yr": 1 / 365}
@@ -47,9 +51,11 @@ _AMOUNT = re.compile(rf"(?:(?P<vague>\b(?:{_VAGUE_RE}))\s+(?:(?P<vscale>thousand
 
 @dataclass(frozen=True)
 class Quantity:
-    unit: str  # requests | users | tokens (per day) or days
+    unit: str  # requests | users | tokens | spend (per day) or days
     amount: float
     text: str  # the words it was read from, for the explanation
+    # Read with a guess: a unit inferred from a bare "300 … daily", or a per-second peak.
+    estimated: bool = False
 
 
 def _number(match: re.Match) -> float | None:
@@ -57,13 +63,7 @@ def _number(match: re.Match) -> float | None:
         base = _VAGUE[match.group("vague").lower()]
         scale = match.group("vscale")
         return base * _SCALE[scale.lower()] if scale else base
-    digits, scale = match.group(3), match.group(4)
-    try:
-        value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+", digits) else float(
-            digits.replace(",", "."))
-    except ValueError:
-        return None
-    return value * _SCALE[scale.lower()] if scale else value
+    return _number_parts(match.group(3), match.group(4))
 
 
 def _unit_after(rest: str) -> str | None:
@@ -90,28 +90,70 @@ def _per_after(rest: str) -> float | None:
 def volumes(text: str) -> list[Quantity]:
     """Every volume stated in ``text``, per day. A number with neither a unit nor a period
     ("it's 3 of us") is not a volume; a unit given once carries to a bare number after it
-    ("10 users, could be 10k")."""
+    ("10 users, could be 10k"). A range ("5-10k") is one amount, its geometric middle; money
+    ("a bill of 80k/month", "$2,000 a month") is spend per day."""
+    text = re.sub(r"(?<=\w)-?ish\b", "", text)  # "twenty-ish", "50ish"
     found: list[Quantity] = []
     last_unit = None
+    skip_to = -1
     for match in _AMOUNT.finditer(text):
+        if match.start() < skip_to:
+            continue
         if match.group("vague") and match.group("vague").lower() in ("a", "an", "one") and not match.group("vscale"):
             continue  # "a day", "an hour": a period, not an amount
         amount = _number(match)
         if amount is None:
             continue
-        rest = text[match.end():]
+        end = match.end()
+        upper = None if match.group("vague") else re.match(r"\s*(?:-|–|to)\s*" + _NUMBER, text[end:], re.I)
+        if upper is not None:
+            top = _number_parts(upper.group(1), upper.group(2))
+            if top is not None:
+                if not match.group(4) and upper.group(2):
+                    amount *= _SCALE[upper.group(2).lower()]  # "5-10k": both thousands
+                amount = (max(amount, 0.0) * top) ** 0.5
+                end += upper.end()
+                skip_to = end
+        rest = text[end:]
         unit = _unit_after(rest)
         per = _per_after(rest)
+        estimated = False
+        rate = re.match(r"\s*(rps|qps|tps|rpm|qpm)\b", rest.lower())
+        if rate:
+            per, estimated = _RATE_UNITS[rate.group(1)], True
+        money = _money(text, match.start(), rest)
+        if money and unit is None:
+            if per is None:
+                continue  # a sum without a period says nothing about volume
+            unit = "spend"
         if unit is None and per is not None:
-            unit = last_unit or "requests"
+            unit, estimated = last_unit or "requests", last_unit is None
         if unit is None and last_unit is not None and not re.match(r"\s*(%|percent|years?|months?|weeks?|days?)", rest):
             unit = last_unit
         if unit is None:
             continue
         last_unit = unit
         per_day = amount * per if per is not None and unit != "users" else amount
-        found.append(Quantity(unit, per_day, text[match.start():match.end() + 30].strip()))
+        found.append(Quantity(unit, per_day, text[match.start():end + 30].strip(), estimated))
     return found
+
+
+def _number_parts(digits: str, scale: str | None) -> float | None:
+    try:
+        value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+", digits) else float(
+            digits.replace(",", "."))
+    except ValueError:
+        return None
+    return value * _SCALE[scale.lower()] if scale else value
+
+
+def _money(text: str, start: int, rest: str) -> bool:
+    """Whether the amount at ``start`` is a sum of money: a currency sign or word next to it, or
+    a bill, spend or cost just before it."""
+    before = text[max(0, start - 40):start].lower()
+    return bool(re.search(r"[$€£]\s*$", before) or re.match(r"\s*(k|m)?\s*(usd|eur|gbp|dollars?|euros?|bucks|pounds)\b",
+                                                            rest.lower())
+                or re.search(r"\b(bill|billing|spend|spending|costs?|invoice|paying|pay)\b", before))
 
 
 def _quarter_end(quarter: int, today: date) -> date:
