@@ -167,6 +167,9 @@ class AdvisorService:
             self.metrics.abstentions.labels(reason="low_relevance" if low else "coverage").inc()
         if record:
             answer.id = self._audit(answer, user, channel, conversation)
+            log.info("answer id %s: %s via %s in %.0f ms%s", answer.id, "abstained" if answer.abstained else "answered",
+                     answer.backend, answer.latency_ms, f" ({answer.error})" if answer.error else "",
+                     extra={"answer_id": answer.id})
         if conversation and record:
             self.store.add_message(conversation, "user", question)
             self.store.add_message(conversation, "assistant", answer.text, answer.id)

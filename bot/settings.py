@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(SLACK_DEFAULT_API_URL, validation_alias="SLACK_API_URL")
     port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "ADVISOR_PORT"))
     http_threads: int = Field(16, ge=1, le=256, validation_alias="ADVISOR_HTTP_THREADS")
+    # On SIGTERM, how long answers in flight may take to finish before the process exits.
+    shutdown_timeout: float = Field(30.0, ge=0, le=3600, validation_alias="ADVISOR_SHUTDOWN_TIMEOUT")
 
     log_level: str = Field("INFO", validation_alias="ADVISOR_LOG_LEVEL")
     log_format: Literal["text", "json"] = Field("text", validation_alias="ADVISOR_LOG_FORMAT")

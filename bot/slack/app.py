@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -11,6 +10,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
 )
 
+from .lifecycle import DrainingExecutor
 from .listeners import Hooks, Listeners
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ def dedupe_middleware(service):
         event_id = body.get("event_id")
         if body.get("type") == "event_callback" and event_id and not service.claim_event(event_id):
             retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+            service.metrics.slack_retries_deduped.inc()
             log.info("dropping Slack event %s: already handled (retry %s, %s)", event_id, retry,
                      (request.headers.get("x-slack-retry-reason") or ["-"])[0])
             return BoltResponse(status=200, body="")
@@ -70,7 +71,7 @@ def same_team_middleware():
 def build_app(settings, service, hooks: Hooks | None = None, *, progress_interval: float = 1.0) -> App:
     """The Bolt app for ``service``. Calls auth.test once (Bolt's token verification), so a
     wrong SLACK_BOT_TOKEN fails here, at start-up. ``app.advisor`` is the Listeners object."""
-    executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener")
+    executor = DrainingExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener")
     app = App(
         client=web_client(settings),
         signing_secret=settings.secret("slack_signing_secret") or "",

@@ -1,5 +1,5 @@
 """Running the bot: Socket Mode (SLACK_APP_TOKEN) or HTTP (waitress serving Bolt's
-/slack/events plus GET /healthz)."""
+/slack/events plus GET /healthz, /livez, /readyz and /metrics: see lifecycle.py)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 
 from .guard import MAX_BODY_BYTES, guarded
+from .lifecycle import LIVE_PATH, METRICS_PATH, READY_PATH, Lifecycle, ShutdownRequested, probes_app
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,26 @@ def check_settings(settings, mode: str) -> None:
 
 # --- HTTP -------------------------------------------------------------------------------------
 
-def wsgi_app(app: App, service, signing_secret: str = "") -> Callable:
+def wsgi_app(app: App, service, signing_secret: str = "", lifecycle: Lifecycle | None = None) -> Callable:
     """Bolt's WSGI handler for POST /slack/events behind the request guard (size, signature,
-    shape), plus GET /healthz for load balancers."""
+    shape), plus GET /healthz, /livez, /readyz and /metrics for the platform."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
     if signing_secret:
         slack = guarded(slack, signing_secret)
+    lifecycle = lifecycle or Lifecycle(service)
 
     def application(environ: dict, start_response) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(service, start_response)
+        probe = lifecycle.wsgi(environ, start_response)
+        if probe is not None:
+            return probe
+        if lifecycle.stopping.is_set():
+            # Not acknowledged, so Slack retries the event (commands show the user an error) and
+            # the next process answers it; nothing is claimed here.
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "5"),
+                                                       ("Content-Length", "13")])
+            return [b"shutting down"]
         return slack(environ, start_response)
 
     return application
@@ -141,9 +152,10 @@ class HttpServer:
         self.stop()
 
 
-def http_server(settings, app: App, service, *, host: str = "0.0.0.0", port: int | None = None) -> HttpServer:
-    return HttpServer(wsgi_app(app, service, settings.secret("slack_signing_secret")), host=host, port=settings.port if port is None else port,
-                      threads=settings.http_threads)
+def http_server(settings, app: App, service, *, host: str = "0.0.0.0", port: int | None = None,
+                lifecycle: Lifecycle | None = None) -> HttpServer:
+    return HttpServer(wsgi_app(app, service, settings.secret("slack_signing_secret"), lifecycle), host=host,
+                      port=settings.port if port is None else port, threads=settings.http_threads)
 
 
 # --- Socket Mode --------------------------------------------------------------------------------
@@ -157,16 +169,20 @@ def socket_mode_handler(settings, app: App) -> SocketModeHandler:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line (ADVISOR_LOG_FORMAT=json), for log pipelines. Ids the bot puts
-    in its messages ("error id 3f9a…", "answer id …") become fields of their own."""
+    in its messages ("error id 3f9a…", "answer id …", or passed as ``extra={"answer_id": …}``)
+    become fields of their own, so a user's "error id" finds its traceback."""
 
-    _ID = re.compile(r"\b(error|answer) id `?([0-9a-f]{6,})`?")
+    _ID = re.compile(r"\b(error|answer)(?: id)? `?([0-9a-f]{6,})\b`?")
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
                  "logger": record.name, "message": message}
         for kind, value in self._ID.findall(message):
-            entry[f"{kind}_id"] = value
+            entry.setdefault(f"{kind}_id", value)
+        for field in ("error_id", "answer_id"):
+            if getattr(record, field, None):
+                entry[field] = str(getattr(record, field))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -210,15 +226,51 @@ def serve(settings, mode: str | None = None, *, service=None, hooks=None) -> Non
         service = AdvisorService(settings)
     app = start_app(settings, service, hooks)
     if mode == "socket":
-        log.info("starting the Slack bot in Socket Mode")
-        socket_mode_handler(settings, app).start()
+        _serve_socket_mode(settings, app, service)
         return
-    server = http_server(settings, app, service)
-    log.info("starting the Slack bot over HTTP on port %s: Slack posts to %s, health at %s",
-             server.port, EVENTS_PATH, HEALTH_PATH)
+    lifecycle = Lifecycle(service, shutdown_timeout=settings.shutdown_timeout)
+    server = http_server(settings, app, service, lifecycle=lifecycle)
+
+    def stop_after_drain() -> None:
+        # Off the signal handler: the server keeps answering probes (and 503 to Slack) meanwhile.
+        def run() -> None:
+            lifecycle.drain(app)
+            server.stop(timeout=0)
+
+        threading.Thread(target=run, name="advisor-shutdown", daemon=True).start()
+
+    restore_signals = lifecycle.install_signal_handlers(stop_after_drain)
+    log.info("starting the Slack bot over HTTP on port %s: Slack posts to %s; probes at %s, %s, %s; metrics at %s",
+             server.port, EVENTS_PATH, LIVE_PATH, READY_PATH, HEALTH_PATH, METRICS_PATH)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
+        restore_signals()
+    log.info("stopped")
+    lifecycle.exit_if_abandoned()
+
+
+def _serve_socket_mode(settings, app: App, service) -> None:
+    handler = socket_mode_handler(settings, app)
+    lifecycle = Lifecycle(service, slack_connected=lambda: handler.client.is_connected(),
+                          shutdown_timeout=settings.shutdown_timeout)
+    probes = None
+    if "port" in settings.model_fields_set:  # a platform that routes to $PORT probes it
+        probes = HttpServer(probes_app(lifecycle), port=settings.port, threads=2).start()
+        log.info("probes at %s, %s and metrics at %s on port %s", LIVE_PATH, READY_PATH, METRICS_PATH, probes.port)
+    restore_signals = lifecycle.install_signal_handlers()
+    log.info("starting the Slack bot in Socket Mode")
+    try:
+        handler.start()  # blocks until a signal raises ShutdownRequested
+    except ShutdownRequested:
+        pass
+    finally:
+        lifecycle.stopping.set()
+        handler.close()  # Slack now delivers new events to another connection
+        lifecycle.drain(app)
+        if probes is not None:
+            probes.stop()
+        restore_signals()
+    log.info("stopped")
+    lifecycle.exit_if_abandoned()

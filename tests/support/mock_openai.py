@@ -3,7 +3,8 @@
 Serves any path ending in /chat/completions (OpenAI, Azure OpenAI deployments, vLLM-style
 base URLs), records every request body, and plays a queue of behaviours: "ok", "500",
 "429" (with Retry-After), "timeout" (answers too late), "malformed" (200 with a broken body),
-"cut" (a stream that breaks after two words).
+"cut" (a stream that breaks after two words), "hold" (answers normally once ``release()`` is
+called: an answer kept in flight for as long as a test needs).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class MockOpenAI:
         self.paths: list[str] = []
         self.script: list[str] = []
         self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._arrived = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -45,6 +48,15 @@ class MockOpenAI:
     def _next(self) -> str:
         with self._lock:
             return self.script.pop(0) if self.script else "ok"
+
+    def release(self) -> None:
+        """Let every held request (and any later one) be answered."""
+        self._released.set()
+
+    def wait_for_requests(self, count: int = 1, timeout: float = 60.0) -> None:
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise AssertionError(f"{len(self.requests)} model requests within {timeout:.0f} s, expected {count}")
 
     def received_text(self) -> str:
         return "\n".join(m.get("content", "") for r in self.requests for m in r.get("messages", []))
@@ -82,7 +94,12 @@ class MockOpenAI:
                 with mock._lock:
                     mock.requests.append(body)
                     mock.paths.append(self.path)
+                with mock._arrived:
+                    mock._arrived.notify_all()
                 behaviour = mock._next()
+                if behaviour == "hold":
+                    mock._released.wait(120)
+                    behaviour = "ok"
                 if behaviour == "500":
                     self._send(500, b'{"error": {"message": "internal error", "type": "server_error"}}')
                 elif behaviour == "429":
