@@ -51,6 +51,7 @@ class KnowledgeIndex:
         self._collection = None
         self._units = None
         self._client_lock = threading.Lock()
+        self._vectors_generation: int | None = None  # the runs the embedded client has seen
         self.home.mkdir(parents=True, exist_ok=True)
         self._ensure_schema()
 
@@ -205,6 +206,8 @@ class KnowledgeIndex:
                     "errors": json.dumps(report.get("failed", [])), "seconds": report.get("seconds", 0.0),
                 },
             )
+        if self._client is not None and not self.chroma_url:
+            self._vectors_generation = self.generation()  # this run's vectors went through this reader
 
     def runs(self, limit: int = 10) -> list[dict]:
         return list(self.db.query("select * from runs order by id desc limit ?", [limit]))
@@ -259,21 +262,26 @@ class KnowledgeIndex:
                 return chromadb.HttpClient(
                     host=url.hostname, port=url.port or (443 if ssl else 8000), ssl=ssl, settings=settings
                 )
-            except Exception as exc:
+            except (ValueError, OSError) as exc:  # chromadb says "Could not connect…" as a ValueError
                 raise IndexError_(f"cannot reach the Chroma server at {self.chroma_url}: {exc}") from exc
         return chromadb.PersistentClient(path=str(self.home / "chroma"), settings=settings)
 
     def _open(self, name: str):
         if self._client is None:
+            if not self.chroma_url:
+                self._vectors_generation = self.generation()
             self._client = self._open_client()
+        from chromadb.errors import ChromaError
+
         try:
-            return self._client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"},
+            return self._client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine"}},
                                                          embedding_function=None)
-        except Exception as exc:
+        except (ChromaError, ValueError, OSError) as exc:
             raise IndexError_(f"cannot open the Chroma collection: {exc}") from exc
 
     @property
     def collection(self):
+        self._follow_other_writers()
         if self._collection is None:
             with self._client_lock:
                 if self._collection is None:
@@ -282,6 +290,7 @@ class KnowledgeIndex:
 
     @property
     def units(self):
+        self._follow_other_writers()
         if self._units is None:
             with self._client_lock:
                 if self._units is None:
@@ -337,8 +346,8 @@ class KnowledgeIndex:
         """Each chunk's sentences with their vectors, in document order."""
         if not chunk_ids:
             return {}
-        got = self.units.get(where={"chunk": {"$in": list(chunk_ids)}},
-                             include=["embeddings", "documents", "metadatas"])
+        got = self._fetch(lambda: self.units.get(where={"chunk": {"$in": list(chunk_ids)}},
+                                                 include=["embeddings", "documents", "metadatas"]))
         out: dict[str, list[tuple[str, str, list[float]]]] = {}
         for uid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
             out.setdefault(meta["chunk"], []).append((uid, text, list(vec)))
@@ -348,7 +357,7 @@ class KnowledgeIndex:
     def get_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids:
             return {}
-        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        got = self._fetch(lambda: self.collection.get(ids=list(ids), include=["embeddings"]))
         return {i: list(e) for i, e in zip(got["ids"], got["embeddings"])}
 
     def vector_ids(self) -> set[str]:
@@ -382,6 +391,8 @@ class KnowledgeIndex:
         return known - self.vector_ids()
 
     def reset_vectors(self) -> None:
+        from chromadb.errors import NotFoundError
+
         client = self._client if self._collection is not None else None
         if client is None:
             _ = self.collection
@@ -390,15 +401,49 @@ class KnowledgeIndex:
             for name in (COLLECTION, UNITS):
                 try:
                     client.delete_collection(name)
-                except Exception:
+                except NotFoundError:
                     pass  # already gone
             self._collection = self._units = None
         _ = self.collection, self.units
 
+    # Chroma's embedded store keeps, for the life of the process, one reader per folder that
+    # never sees what another process wrote: vectors added by an `advisor ingest` beside a
+    # serving bot are missing from its queries, and fetching them by id fails ("Error finding
+    # id"). A reader opened afresh sees them, so the client is reopened once another process's
+    # run has finished (or, within a run, when a committed chunk's vector cannot be fetched).
+
+    def _follow_other_writers(self) -> None:
+        if self.chroma_url or self._client is None or self._vectors_generation is None:
+            return  # a Chroma server is one reader for everyone
+        if self.generation() != self._vectors_generation:
+            self._reopen_client()
+
+    def _reopen_client(self) -> None:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with self._client_lock:
+            if self._client is not None and not self.chroma_url:
+                # Forgotten, not stopped: a thread still using the old reader finishes with it.
+                folder = self._client.get_settings().persist_directory
+                SharedSystemClient._identifier_to_system.pop(folder, None)
+                SharedSystemClient._identifier_to_refcount.pop(folder, None)
+            self._client = None
+            self._collection = self._units = None
+
+    def _fetch(self, read):
+        """``read()`` of vectors, reopening a reader that lost track of another process's writes."""
+        from chromadb.errors import ChromaError
+
+        try:
+            return read()
+        except ChromaError:
+            if self.chroma_url:
+                raise
+            self._reopen_client()
+            return read()
+
     def nearest_ids(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
         """Nearest vector ids with cosine similarity; may include superseded versions."""
-        if self.collection.count() == 0:
-            return []
         # Over-fetch: superseded vectors may still be present while an ingest runs.
         got = self.collection.query(query_embeddings=[embedding], n_results=k * 2 + 4, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
