@@ -5,6 +5,7 @@ hold several services (tests, `advisor eval`'s per-corpus services), and registe
 metric name twice in one registry is an error. Counters are per process; an `advisor ingest` run
 in another process shows up in that process only (its runs are in `advisor status`).
 """
+
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -21,23 +22,33 @@ class Metrics:
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)  # memory, CPU and open files, for capacity planning
         self.answers = Counter(
-            "advisor_answers", "Questions answered (abstentions have route and backend 'none')",
-            ["route", "backend"], registry=registry)
+            "advisor_answers",
+            "Questions answered (abstentions have route and backend 'none')",
+            ["route", "backend"],
+            registry=registry,
+        )
         self.abstentions = Counter(
-            "advisor_abstentions", "Questions the bot declined to answer, by why", ["reason"], registry=registry)
+            "advisor_abstentions", "Questions the bot declined to answer, by why", ["reason"], registry=registry
+        )
         self.fallbacks = Counter(
-            "advisor_fallbacks", "Answers moved off their routed backend", ["backend", "cause"], registry=registry)
+            "advisor_fallbacks", "Answers moved off their routed backend", ["backend", "cause"], registry=registry
+        )
         self.answer_latency = Histogram(
-            "advisor_answer_latency_seconds", "Time to answer a question, retrieval to final text",
-            buckets=LATENCY_BUCKETS, registry=registry)
-        self.feedback = Counter(
-            "advisor_feedback_votes", "Feedback votes on answers", ["vote"], registry=registry)
+            "advisor_answer_latency_seconds",
+            "Time to answer a question, retrieval to final text",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.feedback = Counter("advisor_feedback_votes", "Feedback votes on answers", ["vote"], registry=registry)
         self.ingest_runs = Counter(
-            "advisor_ingest_runs", "Ingest runs started by this process, by outcome", ["outcome"], registry=registry)
+            "advisor_ingest_runs", "Ingest runs started by this process, by outcome", ["outcome"], registry=registry
+        )
         self.ingest_failed_documents = Counter(
-            "advisor_ingest_failed_documents", "Documents an ingest run could not load", registry=registry)
+            "advisor_ingest_failed_documents", "Documents an ingest run could not load", registry=registry
+        )
         self.slack_retries_deduped = Counter(
-            "advisor_slack_retries_deduped", "Slack event deliveries dropped as already handled", registry=registry)
+            "advisor_slack_retries_deduped", "Slack event deliveries dropped as already handled", registry=registry
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

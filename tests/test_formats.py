@@ -1,6 +1,7 @@
 """Office, HTML and PDF documents keep what they say: a fact held only in a table cell (or on a
 PDF's second page) is retrievable, quoted and cited with its section or page; a corrupt file is
 a clear LoadError and costs nothing else."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,14 @@ def make_docx() -> bytes:
     d.add_heading("Approved vendors", level=1)
     d.add_paragraph("Every vendor below passed the security review listed next to it.")
     table = d.add_table(rows=4, cols=3)
-    for r, row in enumerate([["Vendor", "Tier", "Security review code"], ["Acme Analytics", "Gold", "VX-4471"],
-                             ["Globex Translation", "Silver", "QZ-9920"], ["Initech Hosting", "Bronze", "LM-3057"]]):
+    for r, row in enumerate(
+        [
+            ["Vendor", "Tier", "Security review code"],
+            ["Acme Analytics", "Gold", "VX-4471"],
+            ["Globex Translation", "Silver", "QZ-9920"],
+            ["Initech Hosting", "Bronze", "LM-3057"],
+        ]
+    ):
         for c, value in enumerate(row):
             table.cell(r, c).text = value
     d.add_heading("Renewal", level=1)
@@ -56,8 +63,9 @@ def make_pptx() -> bytes:
     slide = deck.slides.add_slide(deck.slide_layouts[5])
     slide.shapes.title.text = "Monthly GPU budgets per model"
     table = slide.shapes.add_table(3, 2, Inches(1), Inches(1.5), Inches(6), Inches(2)).table
-    for r, row in enumerate([["Model", "Monthly GPU budget"], ["Llama 3 70B", "4,200 EUR"],
-                             ["Mistral Large", "3,100 EUR"]]):
+    for r, row in enumerate(
+        [["Model", "Monthly GPU budget"], ["Llama 3 70B", "4,200 EUR"], ["Mistral Large", "3,100 EUR"]]
+    ):
         for c, value in enumerate(row):
             table.cell(r, c).text = value
     slide = deck.slides.add_slide(deck.slide_layouts[1])
@@ -75,8 +83,12 @@ def make_xlsx() -> bytes:
     book.properties.title = "Regional Compute Limits"
     sheet = book.active
     sheet.title = "GPU quotas"
-    for row in [["Region", "GPU quota", "Approver"], ["Frankfurt", "17 GPUs", "EU platform lead"],
-                ["Virginia", "40 GPUs", "US platform lead"], ["Singapore", None, "APAC platform lead"]]:
+    for row in [
+        ["Region", "GPU quota", "Approver"],
+        ["Frankfurt", "17 GPUs", "EU platform lead"],
+        ["Virginia", "40 GPUs", "US platform lead"],
+        ["Singapore", None, "APAC platform lead"],
+    ]:
         sheet.append(row)
     owners = book.create_sheet("Owners")
     owners.append(["Team", "Owner"])
@@ -94,28 +106,55 @@ def make_pdf() -> bytes:
     buf = io.BytesIO()
     styles = getSampleStyleSheet()
     doc = SimpleDocTemplate(buf, pagesize=A4, title="Incident Response Standard")
-    doc.build([
-        Paragraph("Incident Response Standard", styles["Title"]),
-        Paragraph("This standard says how AI incidents are triaged and who is told.", styles["Normal"]),
-        PageBreak(),
-        Paragraph("Reporting deadlines", styles["Heading2"]),
-        Table([["Severity", "Regulator notification deadline"], ["Severity 1", "within 36 hours"],
-               ["Severity 2", "within 5 working days"]]),
-    ])
+    doc.build(
+        [
+            Paragraph("Incident Response Standard", styles["Title"]),
+            Paragraph("This standard says how AI incidents are triaged and who is told.", styles["Normal"]),
+            PageBreak(),
+            Paragraph("Reporting deadlines", styles["Heading2"]),
+            Table(
+                [
+                    ["Severity", "Regulator notification deadline"],
+                    ["Severity 1", "within 36 hours"],
+                    ["Severity 2", "within 5 working days"],
+                ]
+            ),
+        ]
+    )
     return buf.getvalue()
 
 
 # name, bytes, question, fact in the table cell, the section the citation must name
 CASES = [
-    ("vendors.docx", make_docx, "Which security review code does Globex Translation have?", "QZ-9920",
-     "Approved vendors"),
-    ("retention.html", lambda: HTML, "How long are chatbot conversation transcripts retained?", "93 days",
-     "Retention periods"),
-    ("budgets.pptx", make_pptx, "What is the monthly GPU budget for Mistral Large?", "3,100 EUR",
-     "Monthly GPU budgets per model"),
+    (
+        "vendors.docx",
+        make_docx,
+        "Which security review code does Globex Translation have?",
+        "QZ-9920",
+        "Approved vendors",
+    ),
+    (
+        "retention.html",
+        lambda: HTML,
+        "How long are chatbot conversation transcripts retained?",
+        "93 days",
+        "Retention periods",
+    ),
+    (
+        "budgets.pptx",
+        make_pptx,
+        "What is the monthly GPU budget for Mistral Large?",
+        "3,100 EUR",
+        "Monthly GPU budgets per model",
+    ),
     ("limits.xlsx", make_xlsx, "What is the GPU quota in Frankfurt?", "17 GPUs", "GPU quotas"),
-    ("incidents.pdf", make_pdf, "What is the regulator notification deadline for a severity 1 incident?",
-     "36 hours", "Page 2"),
+    (
+        "incidents.pdf",
+        make_pdf,
+        "What is the regulator notification deadline for a severity 1 incident?",
+        "36 hours",
+        "Page 2",
+    ),
 ]
 
 
@@ -128,8 +167,9 @@ def formats_service(tmp_path_factory, embedder):
     folder.mkdir()
     for name, make, *_ in CASES:
         (folder / name).write_bytes(make())
-    service = AdvisorService(Settings(_env_file=None, ADVISOR_HOME=str(root / "home"),
-                                      ADVISOR_KNOWLEDGE_DIR=str(folder)), embedder=embedder)
+    service = AdvisorService(
+        Settings(_env_file=None, ADVISOR_HOME=str(root / "home"), ADVISOR_KNOWLEDGE_DIR=str(folder)), embedder=embedder
+    )
     report = service.ingest()
     assert not report.failed and len(report.added) == len(CASES), report.to_dict()
     return service
@@ -151,7 +191,9 @@ def test_table_cell_fact_is_retrieved_quoted_and_cited(formats_service, name, ma
 def test_docx_and_html_keep_titles_headings_and_table_headers():
     doc = load_bytes("vendors.docx", make_docx())
     assert doc.title == "Vendor Onboarding Standard"
-    assert "| Vendor | Tier | Security review code |\n| --- | --- | --- |\n| Acme Analytics | Gold | VX-4471 |" in doc.text
+    assert (
+        "| Vendor | Tier | Security review code |\n| --- | --- | --- |\n| Acme Analytics | Gold | VX-4471 |" in doc.text
+    )
     html = load_bytes("retention.html", HTML)
     assert html.title == "Records Retention Schedule"
     assert "Each class of record is kept" in html.text  # text in a <div>
@@ -200,6 +242,7 @@ def test_pdf_pages_become_sections():
 
 # --- tables in chunks ------------------------------------------------------------------------
 
+
 def test_a_table_that_fits_stays_whole_and_a_long_one_repeats_its_header():
     count = token_counter(default_model_path())
     small = "| Region | Quota |\n| --- | --- |\n| Oslo | 3 GPUs |\n| Lima | 5 GPUs |"
@@ -216,10 +259,12 @@ def test_a_table_that_fits_stays_whole_and_a_long_one_repeats_its_header():
     for i in range(60):
         assert sum(f"| Vendor {i} |" in c.body for c in big_chunks) == 1
     assert "- Vendor: Vendor 13; Tier: Tier 1; Code: Code QZ-1013" in [
-        u for c in big_chunks for u in sentence_units(c.body)]
+        u for c in big_chunks for u in sentence_units(c.body)
+    ]
 
 
 # --- corrupt files ---------------------------------------------------------------------------
+
 
 def _replace_part(data: bytes, part: str, content: bytes) -> bytes:
     out = io.BytesIO()
@@ -234,21 +279,26 @@ def _flip_a_byte_in(data: bytes, part: str) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         info = z.getinfo(part)
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 5
-    return data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1:]
+    return data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1 :]
 
 
-@pytest.mark.parametrize("suffix,make,part,kind", [
-    (".docx", make_docx, "word/document.xml", "DOCX"),
-    (".pptx", make_pptx, "ppt/presentation.xml", "PPTX"),
-    (".xlsx", make_xlsx, "xl/workbook.xml", "XLSX"),
-])
+@pytest.mark.parametrize(
+    "suffix,make,part,kind",
+    [
+        (".docx", make_docx, "word/document.xml", "DOCX"),
+        (".pptx", make_pptx, "ppt/presentation.xml", "PPTX"),
+        (".xlsx", make_xlsx, "xl/workbook.xml", "XLSX"),
+    ],
+)
 def test_corrupt_office_files_name_the_problem(suffix, make, part, kind):
     good = make()
     cases = {
         "not a zip": (b"this was never an office file", f"corrupt or unreadable {kind}: not a valid ZIP"),
         "truncated": (good[: len(good) // 2], f"corrupt or unreadable {kind}"),
-        "wrong package": (_replace_part(make_docx(), "word/document.xml", b"")
-                          if suffix != ".docx" else make_xlsx(), f"{part} is missing"),
+        "wrong package": (
+            _replace_part(make_docx(), "word/document.xml", b"") if suffix != ".docx" else make_xlsx(),
+            f"{part} is missing",
+        ),
         "broken xml": (_replace_part(good, part, b"<not xml"), f"corrupt or unreadable {kind}"),
         "bad checksum": (_flip_a_byte_in(good, part), f"corrupt or unreadable {kind}"),
         "encrypted": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "password-protected"),
@@ -306,5 +356,3 @@ def test_supported_formats_are_accepted_for_upload():
         sniff_type("a.pptx", make_xlsx())
     with pytest.raises(AdminError, match="not an Excel workbook"):
         sniff_type("a.xlsx", b"nope")
-
-

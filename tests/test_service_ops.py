@@ -1,5 +1,6 @@
 """The bot as a service a platform runs: Prometheus metrics, liveness and readiness probes in
 both modes (over real HTTP), and JSON log lines with their ids as fields."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ def get(url: str) -> tuple[int, str, dict]:
 def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
     status, body, headers = get(base_url + "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(body) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
 
 
 def wait_until(condition, timeout: float = 30.0, what: str = "the condition"):
@@ -56,6 +60,7 @@ def delta(before: dict, after: dict, name: str, **labels) -> float:
 
 # --- metrics ------------------------------------------------------------------------------------
 
+
 def test_metrics_count_answers_abstentions_votes_retries_and_ingests(bot, mock_slack):
     before = scrape(bot.server.url)
     reply, event_id = bot.sender.event(mention(ANSWERABLE, channel="CMETRICS"))
@@ -65,8 +70,10 @@ def test_metrics_count_answers_abstentions_votes_retries_and_ingests(bot, mock_s
     redelivered, _ = bot.sender.event(mention(ANSWERABLE, channel="CMETRICS"), event_id=event_id, retry_num=1)
     assert redelivered.status == 200
     bot.sender.event(mention(UNCOVERED, channel="CMETRICS2"))
-    wait_until(lambda: delta(before, scrape(bot.server.url), "advisor_answers_total", route="none", backend="none"),
-               what="the abstention is counted")
+    wait_until(
+        lambda: delta(before, scrape(bot.server.url), "advisor_answers_total", route="none", backend="none"),
+        what="the abstention is counted",
+    )
     assert bot.service.record_feedback(answer_id(answered["blocks"]), "UALICE", helpful=True)
     assert not bot.service.record_feedback("no-such-answer", "UALICE", helpful=False)  # not a vote
     bot.service.ingest()
@@ -90,8 +97,12 @@ def test_metrics_count_answers_abstentions_votes_retries_and_ingests(bot, mock_s
 def test_metrics_count_a_fallback_and_a_failed_ingest(make_bot, tmp_path):
     with MockOpenAI() as model:
         model.play("500")
-        bot = make_bot(llm="openai_compatible:mock", llm_base_url=model.url + "/v1", llm_retries=0,
-                       knowledge_dir=tmp_path / "missing")
+        bot = make_bot(
+            llm="openai_compatible:mock",
+            llm_base_url=model.url + "/v1",
+            llm_retries=0,
+            knowledge_dir=tmp_path / "missing",
+        )
         answer = bot.service.ask(ANSWERABLE, record=False)
     assert answer.backend == "extractive" and "500" in (answer.error or "")
     with pytest.raises(Exception, match="knowledge folder not found"):
@@ -112,6 +123,7 @@ def test_each_service_has_its_own_registry(advisor_service, embedder):
 
 
 # --- probes: HTTP mode ----------------------------------------------------------------------------
+
 
 def test_http_mode_probes(make_bot, advisor_service, mock_slack):
     from bot.core import AdvisorService
@@ -136,7 +148,8 @@ def test_http_mode_probes(make_bot, advisor_service, mock_slack):
         status, body, _ = get(server.url + "/readyz")
         assert status == 503 and "shutting down" in json.loads(body)["reasons"]["shutdown"]
         reply, _ = SlackSender(server.url, SIGNING_SECRET, team_id=mock_slack.team_id).event(
-            mention(ANSWERABLE, channel="CLATE"))
+            mention(ANSWERABLE, channel="CLATE")
+        )
         assert reply.status == 503 and reply.headers.get("Retry-After") == "5"
 
 
@@ -155,13 +168,15 @@ def test_an_unreadable_index_is_not_ready(make_bot, advisor_service, tmp_path, e
 
 # --- probes: Socket Mode ------------------------------------------------------------------------------
 
+
 def test_socket_mode_probes_follow_the_connection(bot_settings, advisor_service, mock_slack):
     from bot.slack.app import build_app
     from bot.slack.lifecycle import Lifecycle, probes_app
     from bot.slack.server import HttpServer, socket_mode_handler
 
-    settings = bot_settings.model_copy(update={"slack_app_token": SecretStr(mock_slack.app_token),
-                                               "slack_signing_secret": SecretStr("")})
+    settings = bot_settings.model_copy(
+        update={"slack_app_token": SecretStr(mock_slack.app_token), "slack_signing_secret": SecretStr("")}
+    )
     app = build_app(settings, advisor_service)
     handler = socket_mode_handler(settings, app)
     lifecycle = Lifecycle(advisor_service, slack_connected=lambda: handler.client.is_connected())
@@ -188,6 +203,7 @@ def test_socket_mode_serves_probes_only_when_port_is_set(make_settings):
 
 # --- shutdown: the executor ------------------------------------------------------------------------
 
+
 def test_draining_executor_waits_for_work_within_a_deadline():
     import threading
 
@@ -207,13 +223,16 @@ def test_draining_executor_waits_for_work_within_a_deadline():
 
 # --- logs ------------------------------------------------------------------------------------------
 
+
 def test_json_logs_carry_error_and_answer_ids_as_fields(caplog):
     from bot.slack.server import JsonFormatter
 
     formatter = JsonFormatter()
     lines = []
-    for message, args in [("answering in %s failed (error id %s)", ("C1", "3f9a1c2b")),
-                          ("answer id `%s` posted", ("0a1b2c3d4e5f",))]:
+    for message, args in [
+        ("answering in %s failed (error id %s)", ("C1", "3f9a1c2b")),
+        ("answer id `%s` posted", ("0a1b2c3d4e5f",)),
+    ]:
         record = logging.LogRecord("bot.slack", logging.INFO, __file__, 1, message, args, None)
         lines.append(json.loads(formatter.format(record)))
     assert lines[0]["error_id"] == "3f9a1c2b" and lines[1]["answer_id"] == "0a1b2c3d4e5f"
@@ -227,6 +246,7 @@ def test_an_answer_is_logged_with_its_id_as_a_field(advisor_service, caplog):
     [record] = [r for r in caplog.records if getattr(r, "answer_id", None) == answer.id]
     line = json.loads(JsonFormatter().format(record))
     assert line["answer_id"] == answer.id and line["logger"] == "bot.core" and "answered" in line["message"]
-    failure = logging.LogRecord("bot.slack", logging.ERROR, __file__, 1, "could not report error %s",
-                                ("3f9a1c2b",), None)
+    failure = logging.LogRecord(
+        "bot.slack", logging.ERROR, __file__, 1, "could not report error %s", ("3f9a1c2b",), None
+    )
     assert json.loads(JsonFormatter().format(failure))["error_id"] == "3f9a1c2b"

@@ -7,6 +7,7 @@ the WebSocket is closed, so Slack delivers to another connection), lets the answ
 finish for up to ADVISOR_SHUTDOWN_TIMEOUT seconds, then exits 0. An event Slack redelivers
 after an unfinished answer is claimed once, as always.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,7 @@ class ShutdownRequested(BaseException):
 class Lifecycle:
     """Readiness and the graceful stop of one serving process."""
 
-    def __init__(self, service, *, slack_connected: Callable[[], bool] | None = None,
-                 shutdown_timeout: float = 30.0):
+    def __init__(self, service, *, slack_connected: Callable[[], bool] | None = None, shutdown_timeout: float = 30.0):
         self.service = service
         # HTTP mode has no connection to watch: auth.test passed at start, Slack posts to us.
         self.slack_connected = slack_connected or (lambda: True)
@@ -109,8 +109,14 @@ class Lifecycle:
             return _json(start_response, "503 Service Unavailable", {"status": "not ready", "reasons": problems})
         if path == METRICS_PATH:
             data = self.service.metrics.exposition()
-            start_response("200 OK", [("Content-Type", self.service.metrics.content_type),
-                                      ("Content-Length", str(len(data))), ("Cache-Control", "no-store")])
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", self.service.metrics.content_type),
+                    ("Content-Length", str(len(data))),
+                    ("Cache-Control", "no-store"),
+                ],
+            )
             return [data]
         return None
 
@@ -128,8 +134,11 @@ class Lifecycle:
             if self.stopping.is_set():
                 log.warning("second %s: exiting without waiting for answers in flight", signal.Signals(signum).name)
                 os._exit(1)
-            log.info("%s received: no new work; finishing answers in flight (up to %gs)",
-                     signal.Signals(signum).name, self.shutdown_timeout)
+            log.info(
+                "%s received: no new work; finishing answers in flight (up to %gs)",
+                signal.Signals(signum).name,
+                self.shutdown_timeout,
+            )
             self.stopping.set()
             if on_stop is not None:
                 on_stop()
@@ -154,9 +163,12 @@ class Lifecycle:
         if isinstance(executor, DrainingExecutor):
             finished = executor.drain(self.shutdown_timeout)
             if not finished:
-                log.warning("shutdown timeout (%gs): %d Slack requests unfinished; Slack's retries of "
-                            "their events will be answered by the next process", self.shutdown_timeout,
-                            executor.pending)
+                log.warning(
+                    "shutdown timeout (%gs): %d Slack requests unfinished; Slack's retries of "
+                    "their events will be answered by the next process",
+                    self.shutdown_timeout,
+                    executor.pending,
+                )
         elif executor is not None:
             executor.shutdown(wait=False)
         for thread in list(getattr(listeners, "background", []) or []):
@@ -178,8 +190,10 @@ class Lifecycle:
 
 def _json(start_response, status: str, body: dict) -> list[bytes]:
     data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                            ("Cache-Control", "no-store")])
+    start_response(
+        status,
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data))), ("Cache-Control", "no-store")],
+    )
     return [data]
 
 

@@ -77,7 +77,7 @@ def wsgi_app(app: App, service, signing_secret: str = "", lifecycle: Lifecycle |
 
 def _health(service, start_response) -> list[bytes]:
     try:
-        docs, chunks = service.index.counts()
+        docs, chunks = service.counts()
         status, body = "200 OK", {"status": "ok", "documents": docs, "chunks": chunks}
     except Exception as exc:  # noqa: BLE001 — reported as unhealthy
         log.exception("health check failed")
