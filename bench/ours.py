@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.core import NON_DOCUMENTS, AdvisorService
 from bot.settings import Settings
-from ingest import KnowledgeIndex, sync
+from ingest import KnowledgeIndex, SyncOptions, sync
 from ingest.chunking import chunk_id
 from ingest.embeddings import Embedder
 
@@ -34,7 +34,7 @@ def ingest(bundle: Bundle, home: Path) -> dict:
     embedder._load = clock.wrap("model_load_s", embedder._load)
     embedder.embed = clock.wrap("embed_s", embedder.embed)
     started = time.perf_counter()
-    report = sync(bundle.knowledge, home, paths=bundle.ingest_roots, exclude=NON_DOCUMENTS, embedder=embedder)
+    report = sync(bundle.knowledge, home, SyncOptions(paths=bundle.ingest_roots, exclude=NON_DOCUMENTS), embedder=embedder)
     seconds = time.perf_counter() - started
     del embedder._load, embedder.embed
     index = KnowledgeIndex(home)
@@ -57,7 +57,7 @@ def reingest(bundle: Bundle, home: Path, roots: list[Path], embedder: Embedder |
     """One incremental sync of ``roots``; a fresh Embedder unless one is given."""
     embedder = embedder or Embedder()
     started = time.perf_counter()
-    report = sync(bundle.knowledge, home, paths=roots, exclude=NON_DOCUMENTS, embedder=embedder)
+    report = sync(bundle.knowledge, home, SyncOptions(paths=roots, exclude=NON_DOCUMENTS), embedder=embedder)
     return {
         "seconds": time.perf_counter() - started, "unchanged": len(report.unchanged),
         "updated": len(report.updated), "added": len(report.added), "chunks": report.chunks,

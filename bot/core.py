@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ingest import IngestReport, KnowledgeIndex, sync
+from ingest import IngestReport, KnowledgeIndex, SyncOptions, sync
 from ingest.embeddings import Embedder, model_label
 from ingest.pipeline import IngestBusy, IngestLock, Progress
 
@@ -500,10 +500,7 @@ class AdvisorService:
                progress: Progress | None = None) -> IngestReport:
         s = self.settings
         try:
-            report = sync(
-                s.knowledge_dir, s.home, paths=paths, full=full, max_file_mb=s.max_file_mb,
-                exclude=NON_DOCUMENTS, progress=progress, index=self.index, embedder=self.embedder,
-            )
+            report = sync(s.knowledge_dir, s.home, SyncOptions(paths=paths, full=full, max_file_mb=s.max_file_mb, exclude=NON_DOCUMENTS), progress=progress, index=self.index, embedder=self.embedder)
         except IngestBusy:
             self.metrics.ingest_runs.labels(outcome="busy").inc()
             raise

@@ -1,8 +1,8 @@
 """Build and maintain the knowledge index. Never imports ``bot``: callers pass explicit arguments."""
 from .index import KnowledgeIndex
-from .pipeline import IngestBusy, IngestLock, IngestReport, IngestRunError, remove_documents, sync
+from .pipeline import IngestBusy, IngestLock, IngestReport, IngestRunError, SyncOptions, sync
 
 __all__ = [
     "IngestBusy", "IngestLock", "IngestReport", "IngestRunError", "KnowledgeIndex",
-    "remove_documents", "sync",
+    "SyncOptions", "sync",
 ]

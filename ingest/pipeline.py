@@ -104,52 +104,50 @@ class _Pending:
     is_new: bool
 
 
-def sync(
-    knowledge_dir: Path | str,
-    home: Path | str,
-    *,
-    paths: Sequence[Path | str] | None = None,
-    full: bool = False,
-    embedding_model: str | None = None,
-    embedding_backend: str = "onnx",
-    chroma_url: str | None = None,
-    max_file_mb: float = 20,
-    exclude: Iterable[str] = (),
-    progress: Progress | None = None,
-    index: KnowledgeIndex | None = None,
-    embedder: Embedder | None = None,
-    max_tokens: int = 256,
-    overlap_tokens: int = 40,
-) -> IngestReport:
+@dataclass(frozen=True)
+class SyncOptions:
+    """What a sync covers and how it reads and cuts documents; the defaults are the bot's."""
+
+    paths: Sequence[Path | str] | None = None  # only these files or folders (None: the whole folder)
+    full: bool = False  # re-embed everything, changed or not
+    exclude: Iterable[str] = ()  # file names that are configuration, not documents
+    max_file_mb: float = 20
+    max_tokens: int = 256
+    overlap_tokens: int = 40
+    embedding_model: str | None = None  # used only when no embedder is passed
+    embedding_backend: str = "onnx"
+    chroma_url: str | None = None  # used only when no index is passed
+
+
+def sync(knowledge_dir: Path | str, home: Path | str, options: SyncOptions = SyncOptions(), *,
+         progress: Progress | None = None, index: KnowledgeIndex | None = None,
+         embedder: Embedder | None = None) -> IngestReport:
+    """Bring the index at ``home`` in line with ``knowledge_dir`` (under the ingest lock)."""
     knowledge_dir = Path(knowledge_dir).resolve()
     home = Path(home)
-    if paths is None and not knowledge_dir.is_dir():
+    if options.paths is None and not knowledge_dir.is_dir():
         raise IngestRunError(f"knowledge folder not found: {knowledge_dir} (ADVISOR_KNOWLEDGE_DIR)")
     with IngestLock(home):
         try:
-            index = index or KnowledgeIndex(home, chroma_url)
-            embedder = embedder or Embedder(embedding_model, backend=embedding_backend)
-            return _Sync(
-                index, embedder, knowledge_dir, paths, full, max_file_mb, set(exclude), progress,
-                max_tokens, overlap_tokens,
-            ).run()
+            index = index or KnowledgeIndex(home, options.chroma_url)
+            embedder = embedder or Embedder(options.embedding_model, backend=options.embedding_backend)
+            return _Sync(index, embedder, knowledge_dir, options, progress).run()
         except IndexError_ as exc:
             raise IngestRunError(str(exc)) from exc
 
 
 class _Sync:
-    def __init__(self, index, embedder, knowledge_dir, paths, full, max_file_mb, exclude, progress,
-                 max_tokens, overlap_tokens):
+    def __init__(self, index, embedder, knowledge_dir, options: SyncOptions, progress):
         self.index: KnowledgeIndex = index
         self.embedder: Embedder = embedder
         self.knowledge_dir: Path = knowledge_dir
-        self.paths = [Path(p).resolve() for p in paths] if paths else None
-        self.full = full
-        self.max_bytes = int(max_file_mb * 1_048_576)
-        self.exclude = exclude
+        self.paths = [Path(p).resolve() for p in options.paths] if options.paths else None
+        self.full = options.full
+        self.max_bytes = int(options.max_file_mb * 1_048_576)
+        self.exclude = set(options.exclude)
         self.progress = progress
-        self.max_tokens = max_tokens
-        self.overlap_tokens = overlap_tokens
+        self.max_tokens = options.max_tokens
+        self.overlap_tokens = options.overlap_tokens
         self.report = IngestReport()
         self.pending: list[_Pending] = []
 
@@ -329,15 +327,3 @@ def _units_of(chunk: dict) -> list[dict]:
     return [{"id": f"{chunk['id']}:u{n}", "chunk": chunk["id"], "text": text, "embed": f"{context}: {text}"}
             for n, text in enumerate(sentence_units(body)[:40])]
 
-
-def remove_documents(home: Path | str, sources: Sequence[str], chroma_url: str | None = None,
-                     index: KnowledgeIndex | None = None) -> list[str]:
-    """Drop documents from the index by source key (the admin 'remove' path)."""
-    with IngestLock(Path(home)):
-        index = index or KnowledgeIndex(home, chroma_url)
-        removed = []
-        for source in sources:
-            if index.document(source):
-                index.delete_vectors(index.remove_document(source))
-                removed.append(source)
-        return removed

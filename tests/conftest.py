@@ -75,11 +75,11 @@ def corpora_index(tmp_path_factory, embedder):
         pytest.skip("../shared/corpora is absent (CI has it)")
     from bot.settings import Settings
     from bot.core import NON_DOCUMENTS
-    from ingest import sync
+    from ingest import SyncOptions, sync
 
     home = tmp_path_factory.mktemp("corpora") / "home"
     settings = Settings(_env_file=None, ADVISOR_HOME=str(home), ADVISOR_KNOWLEDGE_DIR=str(KNOWLEDGE))
-    report = sync(KNOWLEDGE, home, paths=corpus_paths(), embedder=embedder, exclude=NON_DOCUMENTS)
+    report = sync(KNOWLEDGE, home, SyncOptions(paths=corpus_paths(), exclude=NON_DOCUMENTS), embedder=embedder)
     return settings, report
 
 

@@ -41,7 +41,7 @@ def test_every_message_payload_validates(text):
     assert [b["type"] for b in blocks.answer_blocks(answer)][::3] == ["markdown", "context_actions"]
     validate(blocks.sources_blocks(answer.sources, abstained=True))
     validate(blocks.feedback_reason_blocks("a1b2c3"))
-    validate(blocks.help_blocks(disabled=["assess"], note=text[:200], extra={"ingest": text[:100]}))
+    validate(blocks.help_blocks(note=text[:200], extra={"ingest": text[:100]}))
     validate(blocks.status_blocks({"documents": 3, "chunks": 9, "embedding_model": text[:50], "llm": "extractive"}))
     report = IngestReport(added=[text[:80]], failed=[{"path": "x.md", "error": text[:200]}] * 20, chunks=3)
     validate(blocks.ingest_summary_blocks(report))

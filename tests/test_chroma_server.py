@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import AdvisorService
-from ingest import IngestRunError, sync
+from ingest import IngestRunError, SyncOptions, sync
 
 from .support.servers import free_port, server_process
 
@@ -44,6 +44,6 @@ def test_unreachable_chroma_server_is_a_run_error(make_settings, embedder, tmp_p
     folder.mkdir()
     (folder / "a.md").write_text("# A\n\ntext")
     with pytest.raises(IngestRunError, match="Chroma"):
-        sync(folder, tmp_path / "home", chroma_url="http://127.0.0.1:9", embedder=embedder)
+        sync(folder, tmp_path / "home", SyncOptions(chroma_url="http://127.0.0.1:9"), embedder=embedder)
     with pytest.raises(IngestRunError, match="not a URL"):
-        sync(folder, tmp_path / "home2", chroma_url="chroma-server", embedder=embedder)
+        sync(folder, tmp_path / "home2", SyncOptions(chroma_url="chroma-server"), embedder=embedder)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import NON_DOCUMENTS
-from ingest import IngestBusy, IngestLock, KnowledgeIndex, sync
+from ingest import IngestBusy, IngestLock, KnowledgeIndex, SyncOptions, sync
 from ingest.chunking import chunk_document, split_sections
 from ingest.embeddings import Embedder, token_counter, default_model_path
 from ingest.loaders import LoadError, load_bytes, clean_markdown
@@ -192,9 +192,9 @@ def test_sync_is_incremental(folder, tmp_path, embedder):
 
     # Explicit paths only touch those paths; --full rebuilds.
     _write(folder, "guide.txt", "Changed again.")
-    only = sync(folder, home, paths=[folder / "new.md"], embedder=embedder)
+    only = sync(folder, home, SyncOptions(paths=[folder / "new.md"]), embedder=embedder)
     assert only.unchanged == ["new.md"] and not only.updated
-    full = sync(folder, home, full=True, embedder=embedder)
+    full = sync(folder, home, SyncOptions(full=True), embedder=embedder)
     assert len(full.added) == 3 and full.unchanged == []
     assert len(index.runs(10)) == 5 and index.last_run()["status"] == "ok"
 
@@ -209,7 +209,7 @@ def test_every_bad_file_is_reported_and_the_rest_ingested(folder, tmp_path, embe
     _write(folder, "bad/sheet.odt", b"PK..")
     _write(folder, "bad/huge.md", b"# Big\n\n" + b"word " * 300_000)
     (folder / "bad/unreadable.md").symlink_to(folder / "bad")  # a folder: reading it fails
-    report = sync(folder, tmp_path / "home", embedder=embedder, max_file_mb=1)
+    report = sync(folder, tmp_path / "home", SyncOptions(max_file_mb=1), embedder=embedder)
     reasons = {f["path"]: f["error"] for f in report.failed}
     assert set(reasons) == {
         "bad/broken.pdf", "bad/binary.md", "bad/empty.md", "bad/latin1.txt", "bad/front.md",
@@ -351,7 +351,7 @@ def test_real_corpora_ingest_without_errors(corpora_index):
     assert sum(s.endswith(".md") and "site-policy" in s for s in sources) > 50
     assert sum("18f-handbook" in s for s in sources) > 200
     cold = Embedder()
-    again = sync(settings.knowledge_dir, settings.home, paths=corpus_paths(), embedder=cold, exclude=NON_DOCUMENTS)
+    again = sync(settings.knowledge_dir, settings.home, SyncOptions(paths=corpus_paths(), exclude=NON_DOCUMENTS), embedder=cold)
     assert len(again.unchanged) == len(sources) and again.failed == [] and not cold.loaded
 
 

@@ -11,7 +11,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from .lifecycle import DrainingExecutor
-from .listeners import Hooks, Listeners
+from .listeners import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def same_team_middleware():
     return same_team
 
 
-def build_app(settings, service, hooks: Hooks | None = None, *, progress_interval: float = 1.0) -> App:
+def build_app(settings, service, *, progress_interval: float = 1.0) -> App:
     """The Bolt app for ``service``. Calls auth.test once (Bolt's token verification), so a
     wrong SLACK_BOT_TOKEN fails here, at start-up. ``app.advisor`` is the Listeners object."""
     executor = DrainingExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener")
@@ -81,7 +81,7 @@ def build_app(settings, service, hooks: Hooks | None = None, *, progress_interva
     )
     app.middleware(same_team_middleware())
     app.middleware(dedupe_middleware(service))
-    listeners = Listeners(settings, service, hooks, progress_interval=progress_interval)
+    listeners = Listeners(settings, service, progress_interval=progress_interval)
     listeners.executor = executor
     listeners.register(app)
     app.advisor = listeners  # type: ignore[attr-defined]

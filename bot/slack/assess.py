@@ -190,7 +190,7 @@ def home_blocks(service, user: str) -> list[dict]:
 # --- typed replies in the assessment's thread ---------------------------------------------------
 
 def on_thread_message(ctx) -> bool:
-    """Hooks.thread_message: a message in a thread that holds an assessment goes to the core's
+    """A message in a thread that holds an assessment goes to the core's
     conversation, which says what it did; returns False when it was not an answer (the core then
     answers it as a question)."""
     service = ctx.service

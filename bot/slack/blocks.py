@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .markup import (  # noqa: F401 — escape and to_mrkdwn are part of this module's interface
     SECTION_LIMIT, _link, escape, safe_markdown, split_markdown, split_text, to_mrkdwn, truncate,
@@ -177,8 +177,9 @@ def error_text(error_id: str, what: str = "answering") -> str:
 HELP_TEXT = (
     "*GenAI Strategy Advisor* answers from your organisation's GenAI guidance and AI policies, "
     "with citations.\n\n"
-    "• Mention me in a channel (`@GenAI Strategy Advisor …`): I answer in a thread; mention me again in "
-    "that thread for a follow-up.\n"
+    "• Mention me in a channel (`@GenAI Strategy Advisor …`): I answer in a thread; reply in that thread "
+    "for a follow-up, no mention needed.\n"
+    "• On any message: *…* → *Ask the advisor about this*.\n"
     "• Send me a direct message, or open my *Messages* tab.\n"
     "• `/advisor ask &lt;question&gt;`: a private answer, here.\n"
     "• `/advisor status`: what the knowledge index holds.\n"
@@ -186,16 +187,12 @@ HELP_TEXT = (
 )
 
 
-def help_blocks(disabled: Iterable[str] = (), note: str = "", extra: Mapping[str, str] | None = None) -> list[Block]:
-    """The help; ``extra`` adds enabled subcommands (name → one-line description)."""
+def help_blocks(note: str = "", extra: Mapping[str, str] | None = None) -> list[Block]:
+    """The help; ``extra`` adds subcommands (name → one-line description)."""
     text = HELP_TEXT
     for name, description in (extra or {}).items():
         text += f"\n• `/advisor {name}`: {escape(description)}"
     blocks = [section(text)]
-    disabled = list(disabled)
-    if disabled:
-        names = ", ".join(f"`/advisor {name}`" for name in disabled)
-        blocks.append(context(f"{names}: not enabled yet in this workspace."))
     if note:
         blocks.insert(0, section(note))
     return blocks

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from slack_bolt import App
@@ -97,7 +97,7 @@ def _normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
 
 
-# --- subcommands (/advisor …) and their hooks -----------------------------------------------
+# --- subcommands (/advisor …) ------------------------------------------------------------------
 
 @dataclass
 class CommandContext:
@@ -114,7 +114,6 @@ class CommandContext:
     progress: Callable[[str], None]  # progress(text): a short "working on it" message
     thread_ts: str | None = None  # set when the subcommand was triggered inside a thread
     conversation: str | None = None
-    hooks: "Hooks | None" = None
     listeners: "Listeners | None" = None  # the running shell (background jobs, progress interval)
 
 
@@ -139,72 +138,33 @@ def cmd_status(ctx: CommandContext) -> None:
 
 
 def cmd_help(ctx: CommandContext, note: str = "") -> None:
-    disabled = ctx.hooks.disabled_subcommands() if ctx.hooks else []
-    extra = ctx.hooks.extra_help() if ctx.hooks else {}
-    ctx.reply(blocks.help_fallback(note), blocks.help_blocks(disabled, note, extra))
+    ctx.reply(blocks.help_fallback(note), blocks.help_blocks(note=note, extra=HELP))
 
 
-def cmd_not_enabled(ctx: CommandContext) -> None:
-    """A placeholder for a subcommand a deployment switches off (see Hooks)."""
-    cmd_help(ctx, f"`/advisor {ctx.name}` is not enabled yet.")
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "ask": cmd_ask,
+    "status": cmd_status,
+    "help": cmd_help,
+    "assess": assess.cmd_assess,
+    "ingest": admin.cmd_ingest,
+}
+# The help lines of the subcommands beyond ask, status and help.
+HELP = {
+    "assess": "a guided assessment: which GenAI approach fits your team (`/advisor assess history`: "
+              "your past results)",
+    "ingest": "admins: re-ingest the knowledge (`/advisor ingest remove <document>`; share a policy "
+              "file with me in a DM to add or replace it)",
+}
+# A message that is exactly one of these phrases (case and punctuation ignored), in a DM, an
+# agent thread or a mention, runs that subcommand in its thread (the suggested prompt and quick
+# action "Start an assessment").
+TRIGGERS = {"start an assessment": "assess"}
 
-
-def default_subcommands() -> dict[str, Subcommand]:
-    return {
-        "ask": cmd_ask,
-        "status": cmd_status,
-        "help": cmd_help,
-        "assess": assess.cmd_assess,
-        "ingest": admin.cmd_ingest,
-    }
-
-
-@dataclass
-class Hooks:
-    """Where other features plug into the Slack shell without editing the listeners.
-
-    subcommands: ``/advisor <name> <args>`` → handler(CommandContext); ``help`` holds the one-line
-        descriptions of those beyond ask/status/help (set one to ``cmd_not_enabled`` to switch
-        it off).
-    triggers: a message that is exactly one of these phrases (case and punctuation ignored), in a
-        DM, assistant thread or mention, runs the named subcommand in that thread instead of
-        being answered as a question (the suggested prompt "Start an assessment" → ``assess``).
-    home_assessments: user id → Block Kit blocks listing that user's recent assessments (None:
-        the built-in list from the core's assessment sessions).
-    thread_message: called with every message about to be answered in a thread (ctx.args is the
-        text, ctx.conversation the thread); return True when it handled the message (e.g. the
-        thread holds an assessment in progress and the message is its next answer), False to
-        let the core answer it as a question. The default is the assessment's.
-    """
-
-    subcommands: dict[str, Subcommand] = field(default_factory=default_subcommands)
-    triggers: dict[str, str] = field(default_factory=lambda: {"start an assessment": "assess"})
-    home_assessments: Callable[[str], list[dict]] | None = None
-    thread_message: Callable[[CommandContext], bool] | None = assess.on_thread_message
-    help: dict[str, str] = field(default_factory=lambda: {
-        "assess": "a guided assessment: which GenAI approach fits your team (`/advisor assess history`: "
-                  "your past results)",
-        "ingest": "admins: re-ingest the knowledge (`/advisor ingest remove <document>`; share a policy "
-                  "file with me in a DM to add or replace it)",
-    })
-
-    def disabled_subcommands(self) -> list[str]:
-        return [name for name, fn in self.subcommands.items() if fn is cmd_not_enabled]
-
-    def extra_help(self) -> dict[str, str]:
-        """Help lines for the enabled subcommands beyond ask, status and help."""
-        disabled = set(self.disabled_subcommands())
-        return {name: self.help.get(name, "") for name in self.subcommands
-                if name not in ("ask", "status", "help") and name not in disabled}
-
-
-# --- the listeners ----------------------------------------------------------------------------
 
 class Listeners:
-    def __init__(self, settings, service, hooks: Hooks | None = None, *, progress_interval: float = 1.0):
+    def __init__(self, settings, service, *, progress_interval: float = 1.0):
         self.settings = settings
         self.service = service
-        self.hooks = hooks or Hooks()
         self.progress_interval = progress_interval
         self.background: list[threading.Thread] = []  # re-ingest threads (tests join them)
         self.executor = None  # Bolt's listener executor, set by build_app
@@ -354,9 +314,8 @@ class Listeners:
             log.exception("reading the knowledge status for the Home tab failed (error id %s)", error_id)
             status, notice = None, notice or f"Status unavailable (error id {error_id})."
         assessments = None
-        listing = self.hooks.home_assessments or (lambda user: assess.home_blocks(self.service, user))
         try:
-            assessments = listing(user_id)
+            assessments = assess.home_blocks(self.service, user_id)
         except Exception:  # noqa: BLE001
             log.exception("listing assessments for %s failed (error id %s)", user_id, new_error_id())
         is_admin = admin.is_admin(self.service, client, user_id)
@@ -379,21 +338,21 @@ class Listeners:
             if not question:
                 reply.finish(EMPTY_QUESTION, None)
                 return
-            trigger = self.hooks.triggers.get(_normalise(question))
-            if trigger and trigger in self.hooks.subcommands:
-                ctx = self._thread_context(trigger, "", user, channel, client, reply, root, conversation)
-                self.hooks.subcommands[trigger](ctx)
+            trigger = TRIGGERS.get(_normalise(question))
+            if trigger:
+                SUBCOMMANDS[trigger](self._thread_context(trigger, "", user, channel, client, reply, root,
+                                                          conversation))
                 return
-            if self.hooks.thread_message is not None:
-                ctx = self._thread_context("", question, user, channel, client, reply, root, conversation)
-                try:
-                    handled = self.hooks.thread_message(ctx)
-                except Exception:  # noqa: BLE001 — e.g. a broken assessment.yaml: questions still get answers
-                    log.exception("the thread hook failed in %s (thread %s, error id %s); answering as a question",
-                                  channel, root, new_error_id())
-                    handled = False
-                if handled:
-                    return
+            # A thread that holds an assessment in progress: the message is its next answer.
+            ctx = self._thread_context("", question, user, channel, client, reply, root, conversation)
+            try:
+                handled = assess.on_thread_message(ctx)
+            except Exception:  # noqa: BLE001 — e.g. a broken assessment.yaml: questions still get answers
+                log.exception("the assessment check failed in %s (thread %s, error id %s); answering as a question",
+                              channel, root, new_error_id())
+                handled = False
+            if handled:
+                return
             reply.start()
             # A DM (and the Messages tab) is read by the asker alone; a channel thread by everyone in it.
             viewer = self.audience.viewer(client, user or "", channel, private=channel.startswith("D"))
@@ -410,7 +369,7 @@ class Listeners:
             name=name, args=args, user_id=user or "", channel_id=channel, service=self.service,
             settings=self.settings, client=client,
             reply=lambda text, message_blocks=None: reply.finish(text, message_blocks),
-            progress=lambda text: reply.start(), thread_ts=thread_ts, conversation=conversation, hooks=self.hooks,
+            progress=lambda text: reply.start(), thread_ts=thread_ts, conversation=conversation,
             listeners=self)
 
     def _skip(self, event: dict, context) -> str | None:
@@ -450,10 +409,10 @@ class Listeners:
             shown["progress"] = True
 
         ctx = CommandContext(name=name, args=args.strip(), user_id=user, channel_id=channel, service=self.service,
-                             settings=self.settings, client=client, reply=reply, progress=progress, hooks=self.hooks,
+                             settings=self.settings, client=client, reply=reply, progress=progress,
                              listeners=self)
         try:
-            handler = self.hooks.subcommands.get(name)
+            handler = SUBCOMMANDS.get(name)
             if handler is None:
                 cmd_help(ctx, f"I don't know `/advisor {blocks.escape(name)}`.")
                 return

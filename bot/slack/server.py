@@ -198,13 +198,13 @@ def configure_logging(settings) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-def start_app(settings, service, hooks=None) -> App:
+def start_app(settings, service) -> App:
     """Build the app (auth.test checks the token, so a bad one fails fast), then load the
     embedding model, index and backends once, before the first event can arrive."""
     from .app import build_app
 
     try:
-        app = build_app(settings, service, hooks)
+        app = build_app(settings, service)
     except BoltError as exc:
         raise SlackConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({settings.slack_api_url}): {exc}") from exc
     except URLError as exc:
@@ -214,7 +214,7 @@ def start_app(settings, service, hooks=None) -> App:
     return app
 
 
-def serve(settings, mode: str | None = None, *, service=None, hooks=None) -> None:
+def serve(settings, mode: str | None = None, *, service=None) -> None:
     """Run the Slack bot until interrupted: Socket Mode when SLACK_APP_TOKEN is set (or
     mode='socket'), otherwise HTTP on $PORT."""
     mode = resolve_mode(settings, mode)
@@ -224,7 +224,7 @@ def serve(settings, mode: str | None = None, *, service=None, hooks=None) -> Non
         from ..core import AdvisorService
 
         service = AdvisorService(settings)
-    app = start_app(settings, service, hooks)
+    app = start_app(settings, service)
     if mode == "socket":
         _serve_socket_mode(settings, app, service)
         return

@@ -79,7 +79,7 @@ def make_bot(bot_settings, advisor_service, mock_slack):
 
     started: list[Bot] = []
 
-    def make(service=None, hooks=None, progress_interval: float = 1.0, **updates) -> Bot:
+    def make(service=None, progress_interval: float = 1.0, **updates) -> Bot:
         """Settings ``updates`` apply to the bot and to its service (one Settings object, as in
         production): a service on the same home is made for them, sharing the embedder."""
         settings = bot_settings.model_copy(update=updates) if updates else bot_settings
@@ -88,7 +88,7 @@ def make_bot(bot_settings, advisor_service, mock_slack):
 
             service = AdvisorService(settings, embedder=advisor_service.embedder)
         service = service or advisor_service
-        app = build_app(settings, service, hooks, progress_interval=progress_interval)
+        app = build_app(settings, service, progress_interval=progress_interval)
         server = http_server(settings, app, service, host="127.0.0.1", port=0).start()
         made = Bot(app, server, SlackSender(server.url, SIGNING_SECRET, team_id=mock_slack.team_id),
                    service, settings, mock_slack)
