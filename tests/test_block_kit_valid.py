@@ -8,7 +8,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.slack import blocks
+from bot.slack import assessment_blocks, blocks
 from ingest.pipeline import IngestReport
 from tests.test_hostile_rendering import HOSTILE_TEXT, _framework, hostile_answer
 
@@ -47,14 +47,14 @@ def test_every_message_payload_validates(text):
     validate(blocks.ingest_summary_blocks(report))
     framework = _framework()
     session = SimpleNamespace(id="s1", step=0, answers={"q": "v"}, result=_report(text), updated_at="2026-11-29T10:00")
-    validate(blocks.result_blocks(framework, _report(text), session, share="C1"))
-    validate(blocks.result_blocks(framework, _report(text), session, pick_channel=True))
-    validate(blocks.share_blocks(framework, _report(text), "U1"))
-    validate(blocks.history_blocks(framework, [session], start_button=True))
+    validate(assessment_blocks.result_blocks(framework, _report(text), session, share="C1"))
+    validate(assessment_blocks.result_blocks(framework, _report(text), session, pick_channel=True))
+    validate(assessment_blocks.share_blocks(framework, _report(text), "U1"))
+    validate(assessment_blocks.history_blocks(framework, [session], start_button=True))
     question = framework.questions[0]
-    validate(blocks.question_blocks(SimpleNamespace(id="s1", step=0), question, len(framework.questions), note=text[:100]))
-    validate(blocks.confirm_blocks(SimpleNamespace(id="s1", step=0), question, question.options[0].value))
-    validate(blocks.resume_blocks(SimpleNamespace(id="s1", step=1), len(framework.questions)))
+    validate(assessment_blocks.question_blocks(SimpleNamespace(id="s1", step=0), question, len(framework.questions), note=text[:100]))
+    validate(assessment_blocks.confirm_blocks(SimpleNamespace(id="s1", step=0), question, question.options[0].value))
+    validate(assessment_blocks.resume_blocks(SimpleNamespace(id="s1", step=1), len(framework.questions)))
 
 
 def test_home_views_validate():

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.answer import Answer
-from bot.slack import blocks
+from bot.slack import assessment_blocks, blocks
 from ingest.pipeline import IngestReport
 
 # Markdown links whose targets are Slack specials, raw specials, and escapes of them.
@@ -143,11 +143,11 @@ def test_assessment_report_and_share_with_hostile_policy_text():
     session = SimpleNamespace(id="s1", step=0, answers={HOSTILE_TEXT: HOSTILE_TEXT}, result=report,
                               updated_at=HOSTILE_TEXT)
     titles = {HOSTILE_TEXT: HOSTILE_TEXT}
-    assert_no_specials(blocks.result_blocks(framework, report, session, share="C1", titles=titles))
-    assert_no_specials(blocks.result_blocks(framework, report, session, pick_channel=True, titles=titles))
-    assert_no_specials(blocks.share_blocks(framework, report, USER, titles=titles), allowed_users=(USER,))
-    assert_no_specials(blocks.history_blocks(framework, [session]))
-    assert_no_specials(blocks.result_text(framework, report))
+    assert_no_specials(assessment_blocks.result_blocks(framework, report, session, share="C1", titles=titles))
+    assert_no_specials(assessment_blocks.result_blocks(framework, report, session, pick_channel=True, titles=titles))
+    assert_no_specials(assessment_blocks.share_blocks(framework, report, USER, titles=titles), allowed_users=(USER,))
+    assert_no_specials(assessment_blocks.history_blocks(framework, [session]))
+    assert_no_specials(assessment_blocks.result_text(framework, report))
 
 
 def test_the_whole_payload_is_json_safe_and_keeps_the_text_visible():

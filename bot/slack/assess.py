@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 from ..assessment import AssessmentError
 from ..assessment.sessions import CANCELLED, FINISHED, OPEN, START_HINT
 from ..access import Viewer
-from . import blocks
+from . import assessment_blocks, blocks
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +78,19 @@ def render(service, session, note: str = "") -> tuple[str, list[dict]]:
     if session.status == FINISHED:
         report = service.assessment_report(session.answers, SHAREABLE)
         target = share_target(service, session)
-        return (blocks.result_text(framework, report),
-                blocks.result_blocks(framework, report, session, share=target, pick_channel=not target,
+        return (assessment_blocks.result_text(framework, report),
+                assessment_blocks.result_blocks(framework, report, session, share=target, pick_channel=not target,
                                      titles=document_titles(service, report), note=what_if_note(service, session)))
     if session.status == CANCELLED:
         text = f"Assessment cancelled; nothing was kept. {START_HINT[0].upper()}{START_HINT[1:]}."
         return text, [blocks.section(text), {"type": "actions", "block_id": "assess_cancelled", "elements": [
-            blocks.button("Start a new assessment", blocks.ASSESS_START, blocks.pack())]}]
+            blocks.button("Start a new assessment", blocks.ASSESS_START, assessment_blocks.pack())]}]
     question = service.assessment_question(session)
     if question is None:  # the framework lost questions since the session started
         text = "The assessment questions changed since you started; please restart it."
-        return text, blocks.resume_blocks(session, _total(service), text)
+        return text, assessment_blocks.resume_blocks(session, _total(service), text)
     total = _total(service)
-    return blocks.question_text(session, question, total), blocks.question_blocks(session, question, total, note)
+    return assessment_blocks.question_text(session, question, total), assessment_blocks.question_blocks(session, question, total, note)
 
 
 def what_if_note(service, session) -> str:
@@ -108,7 +108,7 @@ def what_if_note(service, session) -> str:
 
 
 def offer(session, total: int) -> tuple[str, list[dict]]:
-    return blocks.open_session_text(session, total), blocks.resume_blocks(session, total)
+    return assessment_blocks.open_session_text(session, total), assessment_blocks.resume_blocks(session, total)
 
 
 # --- starting -----------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def start(service, client: WebClient, user: str, *, channel: str | None, thread_
 
 def _refusal(exc: AssessmentError, total: int) -> tuple[str, list[dict] | None]:
     if exc.code == "already_open" and exc.session is not None:
-        return exc.message, blocks.resume_blocks(exc.session, total, exc.message)
+        return exc.message, assessment_blocks.resume_blocks(exc.session, total, exc.message)
     return exc.message, None
 
 
@@ -175,7 +175,7 @@ def history(service, user: str) -> tuple[str, list[dict]]:
     past = service.assessment_history(user)
     framework = service.framework()
     text = f"Your past assessments: {len(past)}" if past else "You have no finished assessments yet."
-    body = blocks.history_blocks(framework, past, service.open_assessment(user), len(framework.questions),
+    body = assessment_blocks.history_blocks(framework, past, service.open_assessment(user), len(framework.questions),
                                  start_button=True)
     return text, body
 
@@ -183,7 +183,7 @@ def history(service, user: str) -> tuple[str, list[dict]]:
 def home_blocks(service, user: str) -> list[dict]:
     """App Home: the assessment in progress, the recent results and a Start button."""
     framework = service.framework()
-    return blocks.history_blocks(framework, service.assessment_history(user, 5), service.open_assessment(user),
+    return assessment_blocks.history_blocks(framework, service.assessment_history(user, 5), service.open_assessment(user),
                                  len(framework.questions), limit=5, start_button=True)
 
 
@@ -208,7 +208,7 @@ def on_thread_message(ctx) -> bool:
     if turn.kind == "not_for_us":
         return False
     if turn.kind == "confirm":
-        ctx.reply(turn.message, blocks.confirm_blocks(turn.session, turn.question, turn.value))
+        ctx.reply(turn.message, assessment_blocks.confirm_blocks(turn.session, turn.question, turn.value))
     elif turn.kind == "rejected":
         ctx.reply(*render(service, turn.session, note=turn.message))
     elif turn.kind in ("no_match", "invalid", "refused"):
@@ -447,8 +447,8 @@ def share(service, click: Click, body: dict, action: dict, value: dict) -> None:
     report = service.assessment_report(session.answers, SHAREABLE)
     try:
         click.client.chat_postMessage(channel=target, text=f"<@{session.user}>'s assessment: "
-                                      + blocks.result_text(framework, report),
-                                      blocks=blocks.share_blocks(framework, report, session.user,
+                                      + assessment_blocks.result_text(framework, report),
+                                      blocks=assessment_blocks.share_blocks(framework, report, session.user,
                                                                  document_titles(service, report)))
     except SlackApiError as exc:
         error = exc.response.get("error")
