@@ -8,9 +8,11 @@ upload or a failed step never loses the previous version.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import threading
+import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +23,8 @@ from ingest import IngestBusy, IngestReport
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_bytes
 
 UPLOAD_FOLDER = "policies"
+
+log = logging.getLogger(__name__)
 
 
 class AdminError(Exception):
@@ -91,8 +95,10 @@ class KnowledgeAdmin:
         if self.settings.admins_include_workspace_admins and workspace_admin is not None:
             try:
                 return bool(workspace_admin(user))
-            except Exception:
-                return False  # a lookup that fails never grants rights
+            except Exception:  # noqa: BLE001 — a lookup that fails never grants rights
+                log.warning("the workspace-admin lookup for %s failed; treating them as no admin", user,
+                            exc_info=True)
+                return False
         return False
 
     def authorize(self, user: str, action: str, workspace_admin=None, detail: str = "") -> bool:
@@ -111,7 +117,9 @@ class KnowledgeAdmin:
         def run() -> None:
             try:
                 report = self.service.ingest(progress=on_progress)
-            except Exception as exc:  # reported to the admin, never lost
+            except Exception as exc:  # noqa: BLE001 — logged with an id, and reported to the admin
+                error_id = uuid.uuid4().hex[:8]
+                log.exception("the background re-ingest failed (error id %s)", error_id)
                 if on_error:
                     on_error(exc)
                 return

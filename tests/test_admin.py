@@ -103,3 +103,14 @@ def test_second_ingest_is_refused_and_questions_still_answered(service):
     reports = []
     service.admin.ingest_in_background(on_done=lambda r: (reports.append(r), done.set()))
     assert done.wait(120) and reports[0].failed == []
+
+
+def test_a_background_ingest_that_fails_is_logged_with_an_id_even_without_a_listener(service, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "ingest", broken)
+    caplog.set_level("ERROR", logger="bot.admin")
+    service.admin.ingest_in_background().join(30)
+    [record] = [r for r in caplog.records if "background re-ingest failed (error id" in r.getMessage()]
+    assert "disk full" in str(record.exc_info[1])
