@@ -21,7 +21,6 @@ from tests.support.slack_answers import is_answer
 from tests.support.slack_fixtures import *  # noqa: F401,F403
 from tests.support.slack_requests import dm, mention, unique_id, unique_ts
 from tests.support.documents import POLICY_DOC
-from tests.support.fake_client import FakeClient
 
 ADMIN = "UADMIN"
 QUESTION = "Can I send customer data to Azure OpenAI?"
@@ -328,16 +327,21 @@ def test_non_admin_remove_without_a_name_is_refused_not_shown_the_admin_help(bot
 
 
 def test_ingest_progress_is_throttled_to_about_one_update_a_second():
+    from slack_sdk import WebClient
+
     from bot.slack.admin import IngestRun
+    from tests.support.mock_slack import MockSlack
 
     now = [0.0]
-    client = FakeClient({"ok": True, "channel": "DADMIN", "ts": "100.1"})
-    run = IngestRun(service=None, client=client, user=ADMIN, interval=1.0, clock=lambda: now[0])
-    run.channel, run.ts = "DADMIN", "100.1"
-    for n in range(1, 315):  # 314 files over ~6 simulated seconds
-        now[0] = n * 0.02
-        run.progress(n, 314, f"doc{n}.md")
-    texts = [kw["text"] for kind, kw in client.calls if kind == "update"]
-    assert 5 <= len(texts) <= 7, texts
-    assert all(kw["ts"] == "100.1" and kw["channel"] == "DADMIN" for _, kw in client.calls)
-    assert texts[0] == ":hourglass_flowing_sand: Ingesting… 50/314 files"
+    with MockSlack() as slack:
+        client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+        run = IngestRun(service=None, client=client, user=ADMIN, interval=1.0, clock=lambda: now[0])
+        run.message.show(":hourglass_flowing_sand: Ingesting… (scanning the knowledge folder)")
+        for n in range(1, 315):  # 314 files over ~6 simulated seconds
+            now[0] = n * 0.02
+            run.progress(n, 314, f"doc{n}.md")
+        [post] = slack.calls_of("chat.postMessage")
+        texts = [c.params["text"] for c in slack.calls_of("chat.update")]
+        assert 5 <= len(texts) <= 7, texts
+        assert all(c.params["ts"] == post.response["ts"] for c in slack.calls_of("chat.update"))
+        assert texts[0] == ":hourglass_flowing_sand: Ingesting… 50/314 files"

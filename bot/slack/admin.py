@@ -26,7 +26,7 @@ from ingest import IngestBusy
 
 from ..admin import AdminError, sanitize_filename
 from . import blocks
-from .throttle import Throttle
+from .reply import LiveMessage
 
 log = logging.getLogger(__name__)
 
@@ -90,21 +90,15 @@ class IngestRun:
         self.user = user
         self.interval = interval
         self.on_finish = on_finish
-        self.throttle = Throttle(interval, clock)
-        self.channel: str | None = None
-        self.ts: str | None = None
+        self.message = LiveMessage(client, user, interval=interval, clock=clock)  # in the admin's DM
         self.done = 0
         self.total = 0
-        self.updates = 0
 
     def start(self) -> threading.Thread:
         """Raises IngestBusy, before anything is posted, when an ingest is running."""
         if self.service.ingest_running():
             raise IngestBusy(BUSY)
-        posted = self.client.chat_postMessage(channel=self.user, text=":hourglass_flowing_sand: Ingesting… "
-                                              "(scanning the knowledge folder)")
-        self.channel, self.ts = posted.get("channel") or self.user, posted["ts"]
-        self.throttle.restart()
+        self.message.show(":hourglass_flowing_sand: Ingesting… (scanning the knowledge folder)")
         try:
             return self.service.admin.ingest_in_background(
                 on_progress=self.progress, on_done=self.finished, on_error=self.failed)
@@ -114,21 +108,13 @@ class IngestRun:
 
     def progress(self, done: int, total: int, source: str = "") -> None:
         self.done, self.total = done, total
-        if not self.throttle.ready():
-            return
-        try:
-            self._update(blocks.ingest_progress_text(done, total))
-            self.updates += 1
-        except Exception:  # noqa: BLE001 — progress is best effort, the ingest goes on
-            log.warning("updating the ingest progress failed", exc_info=True)
+        self.message.tick(blocks.ingest_progress_text(done, total))  # best effort: the ingest goes on
 
     def finished(self, report) -> None:
         try:
             files = f" ({self.done}/{self.total} files)" if self.total else ""
             self._update(f":white_check_mark: Ingest finished{files}; the summary is below.")
-            self.client.chat_postMessage(channel=self.channel or self.user,
-                                         text=blocks.ingest_report_text(report.to_dict()),
-                                         blocks=blocks.ingest_summary_blocks(report))
+            self.message.post(blocks.ingest_report_text(report.to_dict()), blocks.ingest_summary_blocks(report))
         except Exception:  # noqa: BLE001
             log.exception("reporting the ingest to %s failed", self.user)
         finally:
@@ -148,7 +134,7 @@ class IngestRun:
             self._after()
 
     def _update(self, text: str) -> None:
-        self.client.chat_update(channel=self.channel, ts=self.ts, text=text, blocks=[])
+        self.message.show(text)
 
     def _after(self) -> None:
         if self.on_finish is not None:

@@ -27,6 +27,54 @@ LOADING_MESSAGES = ["Searching the policies…", "Reading the guidance…", "Dra
 STREAM_LIMIT = MARKDOWN_LIMIT - 500
 
 
+class LiveMessage:
+    """One message posted once, then edited in place: a "Thinking…" placeholder that becomes the
+    answer, or an ingest's progress line. ``show`` posts or updates; ``tick`` updates at most
+    once per ``interval`` seconds and never raises (progress is best effort)."""
+
+    def __init__(self, client: WebClient, channel: str, thread_ts: str | None = None, *, interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.throttle = Throttle(interval, clock)
+        self.ts: str | None = None
+        self.updates = 0
+
+    def post(self, text: str, message_blocks: list[dict] | None = None, *, unfurl: bool = True) -> str:
+        """A new message in the same place (the live one stays where it is)."""
+        kwargs: dict[str, Any] = {"channel": self.channel, "text": text}
+        if self.thread_ts:
+            kwargs["thread_ts"] = self.thread_ts
+        if message_blocks is not None:
+            kwargs["blocks"] = message_blocks
+        if not unfurl:  # an answer's citations must not expand into link previews
+            kwargs.update(unfurl_links=False, unfurl_media=False)
+        posted = self.client.chat_postMessage(**kwargs)
+        self.channel = posted.get("channel") or self.channel  # a user id posts to the DM's channel id
+        return posted["ts"]
+
+    def show(self, text: str, message_blocks: list[dict] | None = None, *, unfurl: bool = True) -> None:
+        if self.ts is None:
+            self.ts = self.post(text, message_blocks, unfurl=unfurl)
+            self.throttle.restart()
+            return
+        # blocks=[] clears the earlier blocks when the new text comes without any
+        self.client.chat_update(channel=self.channel, ts=self.ts, text=text,
+                                blocks=message_blocks if message_blocks is not None else [])
+
+    def tick(self, text: str) -> bool:
+        if not self.throttle.ready():
+            return False
+        try:
+            self.show(text)
+            self.updates += 1
+            return True
+        except SlackApiError as exc:
+            log.warning("a progress update in %s failed: %s", self.channel, exc.response.get("error"))
+            return False
+
+
 class ThreadReply:
     """``start()`` shows progress, ``partial(text)`` shows streamed text (at most every
     ``interval`` seconds), ``finish_answer(answer)`` delivers an answer, ``finish(text, blocks)``
@@ -41,9 +89,9 @@ class ThreadReply:
         self.user = user
         self.team = team
         self.stream = stream  # try native streaming (the workspace may still refuse it)
-        self.throttle = Throttle(interval, clock)
-        self.ts: str | None = None  # the message the reply lives in, once there is one
-        self.streaming = False  # self.ts is an open stream
+        self.throttle = Throttle(interval, clock)  # of stream appends
+        self.message = LiveMessage(client, channel, thread_ts, interval=interval, clock=clock)
+        self.streaming = False  # the message is an open stream
         self.streamed = ""  # the safe Markdown sent into the stream so far
         self.status_shown = False
         self.updates = 0
@@ -59,8 +107,7 @@ class ThreadReply:
         except SlackApiError as exc:
             log.info("assistant.threads.setStatus refused in %s (%s); using a placeholder message",
                      self.channel, exc.response.get("error"))
-        self.ts = self._post(blocks.THINKING)
-        self.throttle.restart()
+        self.message.show(blocks.THINKING)
 
     def partial(self, text: str) -> None:
         """Called by the core with the text so far while a model streams."""
@@ -69,13 +116,8 @@ class ThreadReply:
         if self._can_stream():
             self._stream_to(text)
             return
-        if not self.throttle.ready():
-            return
-        try:
-            self._show(blocks.partial_text(text), None)
+        if self.message.tick(blocks.partial_text(text)):
             self.updates += 1
-        except SlackApiError as exc:  # progress is best effort; the final answer is not
-            log.warning("progress update failed: %s", exc.response.get("error"))
 
     # --- the end --------------------------------------------------------------------------------
 
@@ -94,27 +136,27 @@ class ThreadReply:
             else:  # what streamed differs from the answer (e.g. citations renumbered)
                 self._close_stream()
         messages = blocks.answer_messages(answer)
-        self._show(fallback, messages[0], unfurl=False)
+        self.message.show(fallback, messages[0], unfurl=False)
         for more in messages[1:]:
-            self._post(fallback if more is messages[-1] else "(continued)", more, unfurl=False)
+            self.message.post(fallback if more is messages[-1] else "(continued)", more, unfurl=False)
 
     def _post_pieces(self, pieces: list[str], tail: list[dict], fallback: str) -> None:
         """Text past one message's limit, continued below; the tail goes on the last message."""
         for n, piece in enumerate(pieces):
             last = n == len(pieces) - 1
-            self._post(fallback if last else "(continued)", [blocks.markdown(piece)] + (tail if last else []),
+            self.message.post(fallback if last else "(continued)", [blocks.markdown(piece)] + (tail if last else []),
                        unfurl=False)
 
     def finish(self, text: str, message_blocks: list[dict] | None) -> None:
         if self.streaming:
             self._close_stream()
-        self._show(text, message_blocks)
+        self.message.show(text, message_blocks)
 
     def fail(self, text: str) -> None:
         try:
             if self.streaming:
                 self._close_stream()
-            self._show(text, None)
+            self.message.show(text, None)
         except Exception:  # noqa: BLE001 — nothing more can be told to the user
             log.exception("could not tell the user about a failure in %s", self.channel)
 
@@ -122,7 +164,7 @@ class ThreadReply:
 
     def _can_stream(self) -> bool:
         # A placeholder already holds the reply (no status here): keep updating it.
-        return self.stream and (self.streaming or self.ts is None)
+        return self.stream and (self.streaming or self.message.ts is None)
 
     def _stream_to(self, text: str) -> None:
         safe = safe_markdown(text[:stable_length(text)])
@@ -133,13 +175,13 @@ class ThreadReply:
             return
         try:
             if not self.streaming:
-                self.ts = self.client.chat_startStream(
+                self.message.ts = self.client.chat_startStream(
                     channel=self.channel, thread_ts=self.thread_ts, markdown_text=delta,
                     **self._recipient())["ts"]
                 self.streaming = True
                 self.throttle.restart()
             else:
-                self.client.chat_appendStream(channel=self.channel, ts=self.ts, markdown_text=delta)
+                self.client.chat_appendStream(channel=self.channel, ts=self.message.ts, markdown_text=delta)
             self.streamed = safe
             self.updates += 1
         except SlackApiError as exc:
@@ -161,7 +203,7 @@ class ThreadReply:
         """Stop the stream with the rest of its text and the tail. False when Slack refused (the
         caller then updates the message in place)."""
         try:
-            self.client.chat_stopStream(channel=self.channel, ts=self.ts, markdown_text=rest or None,
+            self.client.chat_stopStream(channel=self.channel, ts=self.message.ts, markdown_text=rest or None,
                                         blocks=tail or None)
             return True
         except SlackApiError as exc:
@@ -173,25 +215,7 @@ class ThreadReply:
 
     def _close_stream(self) -> None:
         try:
-            self.client.chat_stopStream(channel=self.channel, ts=self.ts)
+            self.client.chat_stopStream(channel=self.channel, ts=self.message.ts)
         except SlackApiError as exc:
             log.warning("chat.stopStream failed in %s (%s)", self.channel, exc.response.get("error"))
         self.streaming = False
-
-    # --- plain messages -------------------------------------------------------------------------
-
-    def _post(self, text: str, message_blocks: list[dict] | None = None, *, unfurl: bool = True) -> str:
-        kwargs: dict[str, Any] = {"channel": self.channel, "thread_ts": self.thread_ts, "text": text}
-        if message_blocks is not None:
-            kwargs["blocks"] = message_blocks
-        if not unfurl:  # an answer's citations must not expand into link previews
-            kwargs.update(unfurl_links=False, unfurl_media=False)
-        return self.client.chat_postMessage(**kwargs)["ts"]
-
-    def _show(self, text: str, message_blocks: list[dict] | None, *, unfurl: bool = True) -> None:
-        if self.ts is None:
-            self.ts = self._post(text, message_blocks, unfurl=unfurl)
-            return
-        # blocks=[] clears the placeholder's blocks when the final message is text only
-        self.client.chat_update(channel=self.channel, ts=self.ts, text=text,
-                                blocks=message_blocks if message_blocks is not None else [])
