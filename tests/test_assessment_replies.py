@@ -1,5 +1,6 @@
-"""The interpreter against people's own words: tests/assessment/replies.yaml and
-tests/assessment/replies-dev2.yaml (a second, independent dev set), offline.
+"""The interpreter against people's own words: tests/assessment/replies.yaml,
+tests/assessment/replies-dev2.yaml and replies-dev3.yaml (two more independent dev sets; dev3 has
+terse, sarcastic and rejected-alternative replies and odd quantities), offline.
 
 Thresholds, examples and cues were tuned on the dev replies only; the test split of replies.yaml is
 held out. The floors below are what each split measured when this was written; the test floors
@@ -19,17 +20,20 @@ from bot.assessment import Interpreter, load_framework
 ROOT = Path(__file__).resolve().parent.parent
 REPLIES = ROOT / "tests" / "assessment" / "replies.yaml"
 DEV2 = ROOT / "tests" / "assessment" / "replies-dev2.yaml"
+DEV3 = ROOT / "tests" / "assessment" / "replies-dev3.yaml"
 # (file, split) by the name the tests use.
-SETS = {"dev": (REPLIES, "dev"), "dev2": (DEV2, "dev"), "test": (REPLIES, "test")}
+SETS = {"dev": (REPLIES, "dev"), "dev2": (DEV2, "dev"), "dev3": (DEV3, "dev"), "test": (REPLIES, "test")}
 # The set's durations ("by Q3", "next year") were written in late 2026.
 TODAY = date(2026, 11, 29)
 # The issue asks for 0.90 and no wrong confident mapping. Measured when this was written: dev 1.00
-# (101), dev2 0.99 (205), both with no wrong confident mapping; the held-out test split 0.925 with
-# 2 wrong confident mappings (of 93), measured once after the dev work (it was 0.849 with 3 before
-# the cues, polarity and unsure rules). Rather than tune on it, the test floors are what it
-# measured, so a regression shows and an improvement can raise them.
-FLOORS = {"dev": 0.98, "dev2": 0.97, "test": 0.92}
-WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "test": 2}
+# (101), dev2 0.99 (205), dev3 0.96 (193; developed on alternate replies, the other half first
+# scored at the end: 0.94, no wrong confident mapping), all with no wrong confident mapping; the
+# held-out test split 0.925 with 2 wrong confident mappings (of 93), measured once after the dev3
+# work (the same as before it; 0.849 with 3 before the cues, polarity and unsure rules). Rather
+# than tune on it, the test floors are what it measured, so a regression shows and an improvement
+# can raise them.
+FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "test": 0.92}
+WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "test": 2}
 
 
 def score(interpreter: Interpreter, name: str) -> dict:
@@ -55,19 +59,20 @@ def interpreter(embedder):
     return Interpreter(embedder.embed, today=lambda: TODAY)
 
 
-@pytest.mark.parametrize("path", [REPLIES, DEV2], ids=["replies", "dev2"])
+@pytest.mark.parametrize("path", [REPLIES, DEV2, DEV3], ids=["replies", "dev2", "dev3"])
 def test_the_set_has_enough_replies_per_question(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     assert sum(len(r) for r in data.values()) >= 150
     assert all(len(r) >= 25 for r in data.values())
 
 
-def test_the_second_dev_set_is_dev_only():
-    data = yaml.safe_load(DEV2.read_text(encoding="utf-8"))["replies"]
+@pytest.mark.parametrize("path", [DEV2, DEV3], ids=["dev2", "dev3"])
+def test_the_extra_dev_sets_are_dev_only(path):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     assert {r["split"] for rs in data.values() for r in rs} == {"dev"}
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "test"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "test"])
 def test_accuracy_per_split(interpreter, split):
     result = score(interpreter, split)
     accuracy = sum(result["right"].values()) / sum(result["total"].values())
@@ -75,7 +80,7 @@ def test_accuracy_per_split(interpreter, split):
     assert accuracy >= FLOORS[split], (accuracy, table)
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "test"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "test"])
 def test_wrong_options_without_a_confirmation(interpreter, split):
     wrong_sure = score(interpreter, split)["wrong_sure"]
     assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split != "test" else len(wrong_sure)

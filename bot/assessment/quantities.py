@@ -37,7 +37,7 @@ _PER_DAY = {"second": 86_400, "sec": 86_400, "s": 86_400, "minute": 1_440, "min"
             "year": 1 / 365, "yr": 1 / 365}
 _ADVERB_PER = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month", "yearly": "year",
                "annually": "year"}
-_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7, "month": 30, "months": 30, "mo": 30,
+_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7, "fortnight": 14, "fortnights": 14, "month": 30, "months": 30, "mo": 30,
          "quarter": 91, "quarters": 91, "year": 365, "years": 365, "yr": 365, "yrs": 365}
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
@@ -174,7 +174,7 @@ def durations(text: str, today: date) -> list[Quantity]:
     lowered = text.lower()
     found: list[Quantity] = []
     for match in re.finditer(rf"(?:(\d+(?:\.\d+)?)\s*\+?|\b({_VAGUE_RE}))\s*-?\s*(days?|weeks?|wks?|months?|mo|"
-                             r"quarters?|years?|yrs?)\b", lowered):
+                             r"quarters?|years?|yrs?|fortnights?)\b", lowered):
         amount = float(match.group(1)) if match.group(1) else float(_VAGUE[match.group(2)])
         found.append(Quantity("days", amount * _DAYS[match.group(3)], match.group(0)))
     for match in re.finditer(r"\b(?:by|before|in|until|for)?\s*(?:the\s+)?(?:end of\s+)?q([1-4])\b", lowered):
