@@ -442,19 +442,9 @@ def _conflict(
     items = ctx.mapping(node, "a conflict", ("id", "title", "when", "message"), ("favors", "adjust"))
     rid = ctx.text(items["id"][1], "conflict id")
     what = f"conflict '{rid}'"
-    when: dict[str, tuple[str, ...]] = {}
-    when_items = ctx.free_mapping(items["when"][1], f"{what} when")
-    if len(when_items) < 2:
+    when = _when(ctx, items["when"][1], what, questions)
+    if len(when) < 2:
         raise ctx.fail(items["when"][1], f"{what} when must name at least two questions")
-    for qid, (key, value) in when_items.items():
-        if qid not in questions:
-            raise ctx.fail(key, f"{what} refers to unknown question '{qid}'")
-        values = ctx.text_list(value, f"{what} when.{qid}")
-        for vnode, v in values:
-            if v not in questions[qid].values:
-                valid = ", ".join(questions[qid].values)
-                raise ctx.fail(vnode, f"{what}: '{v}' is not a value of question '{qid}' (valid: {valid})")
-        when[qid] = tuple(v for _, v in values)
     favors = None
     if "favors" in items:
         favors = ctx.text(items["favors"][1], f"{what} favors")
