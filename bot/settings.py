@@ -10,6 +10,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+# Slack answers run at most this many at a time (see bot/slack/lifecycle.py LanedExecutor).
+ANSWER_WORKERS = 4
 
 
 class Settings(BaseSettings):
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(SLACK_DEFAULT_API_URL, validation_alias="SLACK_API_URL")
     port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "ADVISOR_PORT"))
     http_threads: int = Field(16, ge=1, le=256, validation_alias="ADVISOR_HTTP_THREADS")
+    # Threads answering Slack events (mentions, DMs) behind a queue, off the acknowledging path.
+    answer_workers: int = Field(ANSWER_WORKERS, ge=1, le=256, validation_alias="ADVISOR_ANSWER_WORKERS")
     # On SIGTERM, how long answers in flight may take to finish before the process exits.
     shutdown_timeout: float = Field(30.0, ge=0, le=3600, validation_alias="ADVISOR_SHUTDOWN_TIMEOUT")
 

@@ -10,7 +10,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
 )
 
-from .lifecycle import DrainingExecutor
+from .lifecycle import LanedExecutor
 from .listeners import Listeners
 
 log = logging.getLogger(__name__)
@@ -30,19 +30,42 @@ def web_client(settings) -> WebClient:
                      retry_handlers=retry_handlers(), timeout=30)
 
 
-def dedupe_middleware(service):
-    """Drop an Events API event whose event_id was already claimed. Slack redelivers an event
-    (with X-Slack-Retry-Num) when it did not see the ack in time; the claim is in the bot's
-    SQLite store, so a retry arriving after a restart is dropped too."""
+def dedupe_middleware(service, executor: LanedExecutor | None = None):
+    """Answer an Events API event once per event_id. Slack redelivers an event (with
+    X-Slack-Retry-Num) when it did not see the ack in time; the claim is in the bot's SQLite
+    store, so a retry arriving after a restart is dropped too.
+
+    With ``executor``, nothing of this is on the acknowledging path: the event's listener is
+    queued on the answer lane, and the claim is made on the worker just before the work
+    starts (a retry is acknowledged, then dropped there). An event still queued when the
+    process stops was never claimed, so Slack's retry is answered by the next process."""
+
+    def claim(event_id: str, retry: str, reason: str) -> bool:
+        try:
+            claimed = service.claim_event(event_id)
+        except Exception:  # noqa: BLE001 — a store failure must not lose the question
+            log.exception("could not claim Slack event %s; answering it anyway", event_id)
+            return True
+        if not claimed:
+            service.metrics.slack_retries_deduped.inc()
+            log.info("dropping Slack event %s: already handled (retry %s, %s)", event_id, retry, reason)
+        return claimed
 
     def dedupe_events(body: dict, request, next) -> BoltResponse | None:  # noqa: A002 — Bolt's name
         event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and event_id and not service.claim_event(event_id):
-            retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
-            service.metrics.slack_retries_deduped.inc()
-            log.info("dropping Slack event %s: already handled (retry %s, %s)", event_id, retry,
-                     (request.headers.get("x-slack-retry-reason") or ["-"])[0])
-            return BoltResponse(status=200, body="")
+        if body.get("type") != "event_callback" or not event_id:
+            if executor is not None:
+                executor.route_next(None)
+            next()
+            return None
+        retry = (request.headers.get("x-slack-retry-num") or ["-"])[0]
+        reason = (request.headers.get("x-slack-retry-reason") or ["-"])[0]
+        if executor is None:
+            if not claim(event_id, retry, reason):
+                return BoltResponse(status=200, body="")
+            next()
+            return None
+        executor.route_next(lambda: claim(event_id, retry, reason))
         next()
         return None
 
@@ -71,7 +94,8 @@ def same_team_middleware():
 def build_app(settings, service, *, progress_interval: float = 1.0) -> App:
     """The Bolt app for ``service``. Calls auth.test once (Bolt's token verification), so a
     wrong SLACK_BOT_TOKEN fails here, at start-up. ``app.advisor`` is the Listeners object."""
-    executor = DrainingExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener")
+    executor = LanedExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener",
+                             answer_workers=settings.answer_workers)
     app = App(
         client=web_client(settings),
         signing_secret=settings.secret("slack_signing_secret") or "",
@@ -80,7 +104,7 @@ def build_app(settings, service, *, progress_interval: float = 1.0) -> App:
         listener_executor=executor,
     )
     app.middleware(same_team_middleware())
-    app.middleware(dedupe_middleware(service))
+    app.middleware(dedupe_middleware(service, executor))
     listeners = Listeners(settings, service, progress_interval=progress_interval)
     listeners.executor = executor
     listeners.register(app)

@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 LIVE_PATH = "/livez"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
+ANSWER_NICE = 5  # the answer threads' nice value, relative to the process
 
 
 class DrainingExecutor(ThreadPoolExecutor):
@@ -62,6 +63,94 @@ class DrainingExecutor(ThreadPoolExecutor):
         self.shutdown(wait=False)
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+
+class LanedExecutor(DrainingExecutor):
+    """Bolt's listener executor with two lanes, so that an ack never waits for an answer.
+
+    Commands, shortcuts and button clicks call ``ack()`` inside their listener, so they run on
+    this executor's own threads (the quick lane) and start at once. Events are acknowledged by
+    Bolt as soon as their listener is submitted; the work they bring (answers) goes to a bounded
+    pool of ``answer_workers`` threads behind a queue (the answer lane): the threads that answer
+    never outnumber what the machine can run, so the threads acknowledging requests are not
+    starved of the interpreter, and a burst of mentions waits in the queue, not in Slack's
+    request timeout. ``route_next`` (called by the dedupe middleware, on the thread that
+    dispatches the request) routes what is submitted there, with a check run first on the
+    worker (the event's claim), off the acknowledging path. Draining waits for both lanes."""
+
+    # An answer starts once no request has been dispatched for QUIET seconds, or after at most
+    # PATIENCE seconds: a burst of requests is acknowledged before answers compete with it for
+    # the interpreter (an answer is CPU work; acks are a fraction of a millisecond each).
+    QUIET = 0.02
+    PATIENCE = 0.25
+
+    def __init__(self, *args, answer_workers: int = 2, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last_dispatch = 0.0
+        self.answers = DrainingExecutor(max_workers=answer_workers, thread_name_prefix="advisor-answer",
+                                        initializer=_lower_priority)
+        self._route = threading.local()
+
+    def route_next(self, check: Callable[[], bool] | None) -> None:
+        """The next listener this thread submits goes to the answer lane and runs only when
+        ``check()``, called on the worker first, is true; None: to the quick lane. Bolt runs
+        the middleware chain, then the listener, on the dispatching thread, so the dedupe
+        middleware sets this for every request before its listener is submitted."""
+        self._route.check = check
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        self._last_dispatch = time.monotonic()
+        check = getattr(self._route, "check", None)
+        self._route.check = None  # one listener per request: the route is used once
+        if check is None:
+            return super().submit(fn, *args, **kwargs)
+
+        def job():
+            self._yield_to_acks()
+            if check():
+                return fn(*args, **kwargs)
+            return None
+
+        return self.answers.submit(job)
+
+    @property
+    def pending(self) -> int:
+        return super().pending + self.answers.pending
+
+    def _yield_to_acks(self) -> None:
+        if self.QUIET <= 0:
+            return
+        give_up = time.monotonic() + self.PATIENCE
+        while True:
+            now = time.monotonic()
+            wait = min(self._last_dispatch + self.QUIET, give_up) - now
+            if wait <= 0:
+                return
+            time.sleep(wait)
+
+    @property
+    def queued_answers(self) -> int:
+        return self.answers.pending
+
+    def drain(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        quick = super().drain(timeout)
+        answers = self.answers.drain(max(0.0, deadline - time.monotonic()))
+        return quick and answers
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        self.answers.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def _lower_priority() -> None:
+    """An answer thread yields the CPU to the threads acknowledging requests (Linux schedules
+    threads, so this nice value is the calling thread's alone)."""
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ANSWER_NICE)
+        except OSError:
+            pass
 
 
 class ShutdownRequested(BaseException):
