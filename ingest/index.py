@@ -33,6 +33,12 @@ _STOPWORDS = frozenset(
 )
 
 
+# Keyword search walks at most this many postings (chunk entries of its query's terms, rarest
+# first): chosen on the eval's dev split, see keyword_search.
+KEYWORD_BUDGET = 5000
+FREQUENCY_CACHE = 50_000  # remembered document frequencies (words and stems)
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -52,6 +58,9 @@ class KnowledgeIndex:
         self._units = None
         self._client_lock = threading.Lock()
         self._vectors_generation: int | None = None  # the runs the embedded client has seen
+        self._frequencies: dict[str, int] = {}  # document frequencies, valid for one chunks_state
+        self._frequency_state: tuple | None = None
+        self._frequency_lock = threading.Lock()
         self.home.mkdir(parents=True, exist_ok=True)
         self._ensure_schema()
 
@@ -223,11 +232,31 @@ class KnowledgeIndex:
 
     # --- keyword search --------------------------------------------------------------------
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[dict, float]]:
-        terms = [t for t in re.findall(r"\w+", query.lower()) if t not in _STOPWORDS and len(t) > 1]
+    def keyword_search(self, query: str, k: int, budget: int | None = None) -> list[tuple[dict, float]]:
+        """The ``k`` best chunks by BM25 for the query's words (any of them).
+
+        FTS5 has no top-k pruning: ranking walks the posting list of every query term, so a
+        common word costs in proportion to the index. The terms are taken rarest first while
+        their postings fit in ``budget`` (KEYWORD_BUDGET): the words that decide BM25 are the
+        rare ones, and each term's count is itself capped, so the cost is bounded whatever
+        the size of the index. A query whose every word is that common finds nothing here
+        (dense search still answers it)."""
+        terms = list(dict.fromkeys(t for t in re.findall(r"\w+", query.lower()) if t not in _STOPWORDS and len(t) > 1))
         if not terms:
             return []
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        budget = KEYWORD_BUDGET if budget is None else budget
+        if budget > 0:
+            frequency = {t: self.capped_frequency(t, budget + 1) for t in terms}
+            kept, spent = [], 0
+            for term in sorted(terms, key=lambda t: frequency[t]):
+                if spent + frequency[term] > budget:
+                    break
+                kept.append(term)
+                spent += frequency[term]
+            terms = [t for t in terms if t in kept]
+            if not terms:
+                return []
+        match = " OR ".join(f'"{t}"' for t in terms)
         # Rank inside FTS5 first, join the few winners after: joining every match is slower.
         rows = self.db.query(
             "select chunks.*, f.rank from (select rowid, bm25(chunks_fts, 2.0, 2.0, 1.0) as rank "
@@ -237,14 +266,62 @@ class KnowledgeIndex:
         )
         return [(row, -row.pop("rank")) for row in rows]
 
+    def capped_frequency(self, term: str, cap: int) -> int:
+        """How many chunks contain ``term`` (a word, as the index stems it), counting no
+        further than ``cap``: FTS5 reads a single term's postings lazily, so this costs at
+        most ``cap`` steps."""
+        words = re.findall(r"\w+", term.lower())
+        if not words:
+            return 0
+        phrase = '"' + " ".join(words) + '"'
+        return self.db.execute("select count(*) from (select rowid from chunks_fts where chunks_fts match ? limit ?)",
+                               [phrase, cap]).fetchone()[0]
+
     def document_frequency(self, term: str, prefix: bool = False) -> int:
         """How many chunks contain ``term`` (as a word, case-insensitive; with ``prefix``, any
-        word that begins with it)."""
+        word that begins with it). Remembered until the chunks change: a prefix query merges
+        the posting lists of every word it matches, a cost that grows with the index, and
+        questions reuse a small vocabulary."""
         words = re.findall(r"\w+", term.lower())
         if not words:
             return 0
         phrase = '"' + " ".join(words) + '"' + ("*" if prefix else "")
-        return self.db.execute("select count(*) from chunks_fts where chunks_fts match ?", [phrase]).fetchone()[0]
+        state = self.chunks_state()
+        with self._frequency_lock:
+            if self._frequency_state != state:
+                self._frequencies.clear()
+                self._frequency_state = state
+            known = self._frequencies.get(phrase) if FREQUENCY_CACHE > 0 else None
+        if known is not None:
+            return known
+        count = self.db.execute("select count(*) from chunks_fts where chunks_fts match ?", [phrase]).fetchone()[0]
+        with self._frequency_lock:
+            if self._frequency_state == state and FREQUENCY_CACHE > 0:
+                while len(self._frequencies) >= FREQUENCY_CACHE:
+                    self._frequencies.pop(next(iter(self._frequencies)))
+                self._frequencies[phrase] = count
+        return count
+
+    def chunk_count(self) -> int:
+        """counts()'s chunks, remembered with the document frequencies (a count(*) reads the
+        whole table)."""
+        state = self.chunks_state()
+        with self._frequency_lock:
+            if self._frequency_state == state and FREQUENCY_CACHE > 0 and "" in self._frequencies:
+                return self._frequencies[""]
+        count = self.db.execute("select count(*) from chunks").fetchone()[0]
+        with self._frequency_lock:
+            if self._frequency_state != state:
+                self._frequencies.clear()
+                self._frequency_state = state
+            if FREQUENCY_CACHE > 0:
+                self._frequencies[""] = count
+        return count
+
+    def chunks_state(self) -> tuple[int, int]:
+        """Changes whenever chunks are added or removed (cheap: two index lookups)."""
+        rowid = self.db.execute("select max(rowid) from chunks").fetchone()[0]
+        return int(rowid or 0), self.generation()
 
     # --- Chroma ----------------------------------------------------------------------------
 
