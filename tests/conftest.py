@@ -84,10 +84,13 @@ def corpora_index(tmp_path_factory, embedder):
 
 
 # --- the fast lane (`make check` = pytest -m "not slow") ------------------------------------------
-# A test is slow when it starts a server (any fixture below, or a mock/model server in its body) or a
-# cold process (subprocess, directly or through a helper of its module). Marked here, from what the
+# A test is slow when it starts a server (any fixture below, or a mock/model server in its body), a
+# cold process (subprocess, directly or through a helper of its module) or indexes the shared
+# corpora; modules that index a fresh folder per test say so with their own pytestmark. Marked here, from what the
 # test uses, so a new test lands in the right lane without anyone remembering to mark it.
 SERVER_FIXTURES = {"bot", "make_bot", "socket_bot", "model_bot", "mock_slack", "chroma_server"}
+# Fixtures that index something big (the shared corpora) are slow for the same reason.
+SLOW_FIXTURES = SERVER_FIXTURES | {"corpora_index"}
 STARTS_SOMETHING = {"subprocess", "MockOpenAI", "MockSlack", "MockSocketMode", "CliRunner"}
 
 
@@ -119,5 +122,5 @@ def pytest_collection_modifyitems(config, items):
             by_module[module] = _starters(module) if module else set()
         name = getattr(getattr(item, "function", None), "__name__", "")
         fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & SERVER_FIXTURES or ({name} | fixtures) & by_module[module]:
+        if fixtures & SLOW_FIXTURES or ({name} | fixtures) & by_module[module]:
             item.add_marker(pytest.mark.slow)

@@ -10,6 +10,8 @@ from bot.core import AdvisorService
 from ingest import IngestBusy, IngestLock
 from .support.documents import POLICY_DOC
 
+pytestmark = pytest.mark.slow  # every test ingests a fresh copy of the knowledge (about 10 s each)
+
 NEW_POLICY = POLICY_DOC
 
 

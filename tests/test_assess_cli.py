@@ -48,6 +48,7 @@ def test_free_text_maps_to_options(service):
         "value": "unsure", "confidence": 1.0, "confirm": False, "why": "“not sure” names the option “Not sure”"}
 
 
+@pytest.mark.slow  # ingests a fresh copy of the knowledge twice
 def test_broken_framework_is_reported_on_ingest_and_last_valid_kept(knowledge_copy, make_settings, embedder):
     svc = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge_copy))
     svc._embedder = embedder

@@ -15,6 +15,7 @@ TEXTS = [
 ]
 
 
+@pytest.mark.slow  # loads the torch model beside the ONNX one
 def test_onnx_matches_torch(tmp_path):
     onnx = Embedder(backend="onnx", cache_dir=tmp_path)
     torch_ = Embedder(backend="torch")
