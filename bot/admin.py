@@ -95,7 +95,7 @@ class KnowledgeAdmin:
         if self.settings.admins_include_workspace_admins and workspace_admin is not None:
             try:
                 return bool(workspace_admin(user))
-            except Exception:  # noqa: BLE001 — a lookup that fails never grants rights
+            except Exception:  # a lookup that fails never grants rights
                 log.warning("the workspace-admin lookup for %s failed; treating them as no admin", user,
                             exc_info=True)
                 return False
@@ -117,7 +117,7 @@ class KnowledgeAdmin:
         def run() -> None:
             try:
                 report = self.service.ingest(progress=on_progress)
-            except Exception as exc:  # noqa: BLE001 — logged with an id, and reported to the admin
+            except Exception as exc:  # logged with an id, and reported to the admin
                 error_id = uuid.uuid4().hex[:8]
                 log.exception("the background re-ingest failed (error id %s)", error_id)
                 if on_error:

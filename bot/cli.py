@@ -13,7 +13,7 @@ from .settings import Settings
 def _settings() -> Settings:
     try:
         return Settings()
-    except Exception as exc:  # pydantic's message names the variable
+    except ValueError as exc:  # pydantic's ValidationError is one; its message names the variable
         raise click.ClickException(f"invalid configuration: {exc}") from None
 
 

@@ -14,7 +14,7 @@ from bot.core import AdvisorService
 from ingest.loaders import LoadError, load_bytes
 from tests.support.mock_openai import MockOpenAI
 from tests.support.slack_answers import is_answer
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import dm, mention
 from tests.test_sensitive_probes import HELD_OUT, PROBES
 

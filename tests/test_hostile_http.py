@@ -11,7 +11,7 @@ from urllib.parse import urlparse, urlencode
 import pytest
 
 from bot.slack.guard import MAX_BODY_BYTES, body_problem, signature_problem
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import SlackSender, mention, sign
 
 

@@ -8,7 +8,7 @@ import pytest
 from bot.core import AdvisorService
 from tests.support.mock_openai import MockOpenAI
 from tests.support.slack_answers import is_answer, text_of
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import mention
 from tests.test_hostile_rendering import HOSTILE, assert_no_specials
 

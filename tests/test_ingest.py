@@ -327,7 +327,7 @@ def test_queries_during_ingest_see_one_version(tmp_path, embedder):
                 hashes = {h[0]["content_hash"] for h in hits}
                 if len(hashes) != 1:
                     errors.append(f"mixed versions: {hashes}")
-            except Exception as exc:  # any failure is a bug
+            except Exception as exc:  # noqa: BLE001 — any failure is a bug, collected for the assertion
                 errors.append(repr(exc))
 
     reader = threading.Thread(target=ask)

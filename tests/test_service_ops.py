@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from tests.support.mock_openai import MockOpenAI
 from tests.support.mock_slack import MockSocketMode
 from tests.support.slack_answers import answer_id, is_answer
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_fixtures import SIGNING_SECRET
 from tests.support.slack_requests import SlackSender, mention
 

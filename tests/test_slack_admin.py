@@ -18,7 +18,7 @@ import pytest
 from ingest import IngestLock
 from tests.conftest import KNOWLEDGE
 from tests.support.slack_answers import is_answer
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import dm, mention, unique_id, unique_ts
 from tests.support.documents import POLICY_DOC
 

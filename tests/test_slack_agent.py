@@ -16,7 +16,7 @@ from bot.slack import blocks
 from tests.support.mock_openai import MockOpenAI
 from tests.support.mock_slack import MockSlack
 from tests.support.slack_answers import answer_id, is_answer, text_of
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import dm, mention, unique_ts
 
 QUESTION = "What are the pros of a hybrid strategy?"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.core import AdvisorService
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import dm, mention, unique_ts
 
 

@@ -4,7 +4,7 @@ else, one that also mentions the bot (the mention answers it) and a bot's own me
 from __future__ import annotations
 
 from tests.support.slack_answers import is_answer
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import mention, unique_ts
 
 

@@ -12,7 +12,7 @@ from bot.answer import Answer
 from bot.core import AdvisorService
 from bot.llm.routing import ROUTE_LABELS
 from tests.support.slack_answers import answer_id, is_answer
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import dm, mention, unique_id, unique_ts
 
 QUESTION = "Can I send customer data to Azure OpenAI?"

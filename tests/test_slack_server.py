@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from bot.slack import server
 from bot.slack.server import SlackConfigError, serve
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 
 
 class StubService:

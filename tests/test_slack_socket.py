@@ -12,7 +12,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 
 from tests.support.mock_slack import MockSocketMode
 from tests.support.slack_answers import is_answer
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import SlackSender, dm, mention, unique_id
 
 QUESTION = "Can I send customer data to Azure OpenAI?"

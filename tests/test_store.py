@@ -39,7 +39,7 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path):
             answer_id = store.log_answer({"question": f"q{n}", "backend": "extractive"}, hash_questions=False)
             store.add_message(f"conv{n % 5}", "user", "hello", answer_id)
             store.record_feedback(answer_id, f"U{n}", "helpful")
-        except Exception as exc:  # collected: the assertion below names them
+        except Exception as exc:  # noqa: BLE001 — collected: the assertion below names them
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(50)]

@@ -9,7 +9,7 @@ from bot.core import AdvisorService
 from bot.llm.backends import _from_langchain, content_text
 from tests.support.mock_openai import MockOpenAI
 from tests.support.slack_answers import is_answer, text_of
-from tests.support.slack_fixtures import *  # noqa: F401,F403
+from tests.support.slack_fixtures import *  # noqa: F403
 from tests.support.slack_requests import mention
 
 QUESTION = "What are the pros of a hybrid strategy?"

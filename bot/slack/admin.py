@@ -115,7 +115,7 @@ class IngestRun:
             files = f" ({self.done}/{self.total} files)" if self.total else ""
             self._update(f":white_check_mark: Ingest finished{files}; the summary is below.")
             self.message.post(blocks.ingest_report_text(report.to_dict()), blocks.ingest_summary_blocks(report))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("reporting the ingest to %s failed", self.user)
         finally:
             self._after()
@@ -128,7 +128,7 @@ class IngestRun:
                 error_id = new_error_id()
                 log.error("re-ingest requested by %s failed (error id %s)", self.user, error_id, exc_info=exc)
                 self._update(blocks.error_text(error_id, "re-ingesting the knowledge"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("reporting the failed ingest to %s failed", self.user)
         finally:
             self._after()
@@ -140,7 +140,7 @@ class IngestRun:
         if self.on_finish is not None:
             try:
                 self.on_finish()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("refreshing after the re-ingest failed")
 
 
@@ -254,7 +254,7 @@ def handle_upload(service, client: WebClient, event: dict, text: str) -> None:
                                               text=f":inbox_tray: Adding `{label}` to the knowledge…")
         try:
             result_text = add_file(service, client, stub, replace)
-        except Exception:  # noqa: BLE001 — the admin sees an id, the log has the details
+        except Exception:  # the admin sees an id, the log has the details
             error_id = new_error_id()
             log.exception("upload of %s by %s failed (error id %s)", label, user, error_id)
             result_text = blocks.error_text(error_id, f"adding `{label}`")

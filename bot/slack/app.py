@@ -43,7 +43,7 @@ def dedupe_middleware(service, executor: LanedExecutor | None = None):
     def claim(event_id: str, retry: str, reason: str) -> bool:
         try:
             claimed = service.claim_event(event_id)
-        except Exception:  # noqa: BLE001 — a store failure must not lose the question
+        except Exception:  # a store failure must not lose the question
             log.exception("could not claim Slack event %s; answering it anyway", event_id)
             return True
         if not claimed:
@@ -51,7 +51,7 @@ def dedupe_middleware(service, executor: LanedExecutor | None = None):
             log.info("dropping Slack event %s: already handled (retry %s, %s)", event_id, retry, reason)
         return claimed
 
-    def dedupe_events(body: dict, request, next) -> BoltResponse | None:  # noqa: A002 — Bolt's name
+    def dedupe_events(body: dict, request, next) -> BoltResponse | None:  # Bolt's name
         event_id = body.get("event_id")
         if body.get("type") != "event_callback" or not event_id:
             if executor is not None:
@@ -77,7 +77,7 @@ def same_team_middleware():
     single-workspace app), logging each foreign team once."""
     seen: set[str] = set()
 
-    def same_team(context, next) -> BoltResponse | None:  # noqa: A002 — Bolt's name
+    def same_team(context, next) -> BoltResponse | None:  # Bolt's name
         installed = getattr(context.authorize_result, "team_id", None) if context.authorize_result else None
         team = context.team_id
         if installed and team and team != installed:

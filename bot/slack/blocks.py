@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .markup import (  # noqa: F401 — escape and to_mrkdwn are part of this module's interface
+from .markup import (  # escape and to_mrkdwn are part of this module's interface
     SECTION_LIMIT, _link, escape, safe_markdown, split_markdown, split_text, to_mrkdwn, truncate,
 )
 MAX_BLOCKS = 50  # blocks in one message or view

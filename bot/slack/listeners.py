@@ -69,7 +69,7 @@ def report_failure(what: str, tell: Callable[[str], Any] | None = None, doing: s
     if tell is not None:
         try:
             tell(blocks.error_text(error_id, doing))
-        except Exception:  # noqa: BLE001 — nothing more can be told to the user
+        except Exception:  # nothing more can be told to the user
             log.exception("could not report error %s", error_id)
     return error_id
 
@@ -286,7 +286,7 @@ class Listeners:
         try:
             client.assistant_threads_setSuggestedPrompts(
                 channel_id=channel, thread_ts=thread_ts, title="Try asking", prompts=SUGGESTED_PROMPTS)
-        except Exception:  # noqa: BLE001 — the thread works without prompts
+        except Exception:  # the thread works without prompts
             log.exception("setting suggested prompts in %s failed (error id %s)", channel, new_error_id())
 
     def on_home_opened(self, event: dict, client: WebClient) -> None:
@@ -303,27 +303,27 @@ class Listeners:
         try:
             client.assistant_threads_setSuggestedPrompts(channel_id=channel, title="Try asking",
                                                          prompts=SUGGESTED_PROMPTS)
-        except Exception:  # noqa: BLE001 — the tab works without prompts
+        except Exception:  # the tab works without prompts
             log.exception("setting the Messages tab prompts in %s failed (error id %s)", channel, new_error_id())
 
     def publish_home(self, client: WebClient, user_id: str, notice: str = "") -> None:
         try:
             status = self.service.status()
-        except Exception:  # noqa: BLE001 — the Home tab still opens
+        except Exception:  # the Home tab still opens
             error_id = new_error_id()
             log.exception("reading the knowledge status for the Home tab failed (error id %s)", error_id)
             status, notice = None, notice or f"Status unavailable (error id {error_id})."
         assessments = None
         try:
             assessments = assess.home_blocks(self.service, user_id)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("listing assessments for %s failed (error id %s)", user_id, new_error_id())
         is_admin = admin.is_admin(self.service, client, user_id)
         runs = None
         if is_admin:
             try:
                 runs = self.service.ingest_runs(5)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("reading the ingest runs failed (error id %s)", new_error_id())
         view = blocks.home_view(status, is_admin=is_admin, assessments=assessments, notice=notice, runs=runs)
         client.views_publish(user_id=user_id, view=view)
@@ -347,7 +347,7 @@ class Listeners:
             ctx = self._thread_context("", question, user, channel, client, reply, root, conversation)
             try:
                 handled = assess.on_thread_message(ctx)
-            except Exception:  # noqa: BLE001 — e.g. a broken assessment.yaml: questions still get answers
+            except Exception:  # e.g. a broken assessment.yaml: questions still get answers
                 log.exception("the assessment check failed in %s (thread %s, error id %s); answering as a question",
                               channel, root, new_error_id())
                 handled = False
@@ -513,7 +513,7 @@ class Listeners:
                                           thread_ts=message.get("thread_ts"))
             else:
                 client.chat_postMessage(channel=user, text=text, blocks=message_blocks)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not acknowledge %s's click", user)
 
     # --- anything that escaped a listener ---------------------------------------------------------

@@ -157,7 +157,7 @@ class ThreadReply:
             if self.streaming:
                 self._close_stream()
             self.message.show(text, None)
-        except Exception:  # noqa: BLE001 — nothing more can be told to the user
+        except Exception:  # nothing more can be told to the user
             log.exception("could not tell the user about a failure in %s", self.channel)
 
     # --- streaming ------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def _health(service, start_response) -> list[bytes]:
     try:
         docs, chunks = service.counts()
         status, body = "200 OK", {"status": "ok", "documents": docs, "chunks": chunks}
-    except Exception as exc:  # noqa: BLE001 — reported as unhealthy
+    except Exception as exc:  # reported as unhealthy
         log.exception("health check failed")
         status, body = "503 Service Unavailable", {"status": "error", "error": type(exc).__name__}
     data = json.dumps(body).encode()
