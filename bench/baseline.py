@@ -9,6 +9,7 @@ Documents are loaded with our own ingest.loaders.load_path so both pipelines emb
 text; metadata ``source`` is the same key our ingest uses, so the eval's suffixes match.
 Chroma's anonymous telemetry is switched off (there is no network here, for either side).
 """
+
 from __future__ import annotations
 
 import time
@@ -99,16 +100,25 @@ class NaivePipeline:
         model = self.embeddings.client  # the SentenceTransformer: time its encode calls
         model.encode = clock.wrap("embed_s", model.encode)
         self.store = chroma_class().from_documents(
-            chunks, self.embeddings, collection_name=COLLECTION, persist_directory=str(self.persist_dir),
+            chunks,
+            self.embeddings,
+            collection_name=COLLECTION,
+            persist_directory=str(self.persist_dir),
             client_settings=client_settings(),
         )
         seconds = time.perf_counter() - started
         del model.encode
         return {
-            "seconds": seconds, "documents": len(docs), "chunks": len(chunks), "failed": failed,
-            "docs_per_s": len(docs) / seconds, "chunks_per_s": len(chunks) / seconds,
+            "seconds": seconds,
+            "documents": len(docs),
+            "chunks": len(chunks),
+            "failed": failed,
+            "docs_per_s": len(docs) / seconds,
+            "chunks_per_s": len(chunks) / seconds,
             "avg_chunk_chars": sum(len(c.page_content) for c in chunks) / len(chunks) if chunks else 0.0,
-            "model_load_s": clock["model_load_s"], "embed_s": clock["embed_s"], "load_after": load_average(),
+            "model_load_s": clock["model_load_s"],
+            "embed_s": clock["embed_s"],
+            "load_after": load_average(),
         }
 
     def search(self, question: str, k: int = 5):
@@ -132,8 +142,10 @@ class NaiveGrower:
         self.bundle = bundle
         self.keys = {bundle.source_key(p): p for p in bundle.files}
         self.store = chroma_class()(
-            collection_name=COLLECTION + "_grown", embedding_function=pipeline.embeddings,
-            persist_directory=str(persist_dir), client_settings=client_settings(),
+            collection_name=COLLECTION + "_grown",
+            embedding_function=pipeline.embeddings,
+            persist_directory=str(persist_dir),
+            client_settings=client_settings(),
         )
         self.plan = CopyPlan([len(rows) for _, rows in self.units])
         self._next_id = 0

@@ -4,6 +4,7 @@ Both pipelines read the same files. Source keys follow the ingest's rule (relati
 knowledge folder inside it, the absolute path outside it), which is what the eval set's
 suffixes expect: ``policies/x.md``, ``site-policy/Policies/x.md``, ``18f-handbook/pages/...``.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -2,6 +2,7 @@
 texts the ingest embedded (no loading, chunking, SQLite or Chroma), same model and backend,
 same process. Two figures: the chunk texts alone (what a chunk-only pipeline would embed), and
 the chunk texts with their sentence units (the work our ingest must do)."""
+
 from __future__ import annotations
 
 import time
@@ -24,7 +25,11 @@ def raw_throughput(home: Path, embedder) -> dict:
     with_units = time.perf_counter() - started
     n = len(chunks) or 1
     return {
-        "chunks": len(chunks), "units": len(units), "backend": embedder.backend,
-        "chunks_only_s": chunks_only, "with_units_s": with_units,
-        "chunks_per_s_chunks_only": n / chunks_only, "chunks_per_s_with_units": n / with_units,
+        "chunks": len(chunks),
+        "units": len(units),
+        "backend": embedder.backend,
+        "chunks_only_s": chunks_only,
+        "with_units_s": with_units,
+        "chunks_per_s_chunks_only": n / chunks_only,
+        "chunks_per_s_with_units": n / with_units,
     }

@@ -6,6 +6,7 @@ tiny deterministic perturbation (Gaussian, sigma 1e-3 per dimension, re-normalis
 the original about 0.9998) so the HNSW graph is not built over exact duplicate points, which
 a real corpus of that size would not have. The same plan and perturbation serve both pipelines.
 """
+
 from __future__ import annotations
 
 from typing import Iterator

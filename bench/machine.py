@@ -1,4 +1,5 @@
 """What the numbers were measured on: date, CPU, cores, memory, Python, package versions."""
+
 from __future__ import annotations
 
 import os
@@ -10,9 +11,19 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = (
-    "torch", "sentence-transformers", "transformers", "tokenizers", "chromadb", "numpy",
-    "langchain-core", "langchain-community", "langchain-chroma", "langchain-text-splitters",
-    "slack-bolt", "waitress", "sqlite-utils",
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "tokenizers",
+    "chromadb",
+    "numpy",
+    "langchain-core",
+    "langchain-community",
+    "langchain-chroma",
+    "langchain-text-splitters",
+    "slack-bolt",
+    "waitress",
+    "sqlite-utils",
 )
 
 
@@ -62,10 +73,16 @@ def versions() -> dict[str, str]:
 
 def git_revision(repo: Path) -> str:
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return (rev or "unknown") + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

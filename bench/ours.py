@@ -1,4 +1,5 @@
 """Our pipeline: ingest.sync into a fresh ADVISOR_HOME, hybrid retrieval, extractive answers."""
+
 from __future__ import annotations
 
 import time
@@ -34,17 +35,25 @@ def ingest(bundle: Bundle, home: Path) -> dict:
     embedder._load = clock.wrap("model_load_s", embedder._load)
     embedder.embed = clock.wrap("embed_s", embedder.embed)
     started = time.perf_counter()
-    report = sync(bundle.knowledge, home, SyncOptions(paths=bundle.ingest_roots, exclude=NON_DOCUMENTS), embedder=embedder)
+    report = sync(
+        bundle.knowledge, home, SyncOptions(paths=bundle.ingest_roots, exclude=NON_DOCUMENTS), embedder=embedder
+    )
     seconds = time.perf_counter() - started
     del embedder._load, embedder.embed
     index = KnowledgeIndex(home)
     docs, chunks = index.counts()
     chars = index.db.execute("select coalesce(sum(length(text)), 0) from chunks").fetchone()[0]
     return {
-        "seconds": seconds, "documents": docs, "chunks": chunks, "failed": report.failed,
-        "docs_per_s": docs / seconds, "chunks_per_s": chunks / seconds,
-        "avg_chunk_chars": chars / chunks if chunks else 0.0, "embedder": embedder,
-        "model_load_s": clock["model_load_s"], "embed_s": clock["embed_s"] - clock["model_load_s"],
+        "seconds": seconds,
+        "documents": docs,
+        "chunks": chunks,
+        "failed": report.failed,
+        "docs_per_s": docs / seconds,
+        "chunks_per_s": chunks / seconds,
+        "avg_chunk_chars": chars / chunks if chunks else 0.0,
+        "embedder": embedder,
+        "model_load_s": clock["model_load_s"],
+        "embed_s": clock["embed_s"] - clock["model_load_s"],
         "load_after": load_average(),
     }
 
@@ -59,9 +68,13 @@ def reingest(bundle: Bundle, home: Path, roots: list[Path], embedder: Embedder |
     started = time.perf_counter()
     report = sync(bundle.knowledge, home, SyncOptions(paths=roots, exclude=NON_DOCUMENTS), embedder=embedder)
     return {
-        "seconds": time.perf_counter() - started, "unchanged": len(report.unchanged),
-        "updated": len(report.updated), "added": len(report.added), "chunks": report.chunks,
-        "model_loaded": embedder.loaded or report.model_loaded, "failed": report.failed,
+        "seconds": time.perf_counter() - started,
+        "unchanged": len(report.unchanged),
+        "updated": len(report.updated),
+        "added": len(report.added),
+        "chunks": report.chunks,
+        "model_loaded": embedder.loaded or report.model_loaded,
+        "failed": report.failed,
     }
 
 
@@ -80,13 +93,16 @@ class OursGrower:
         vectors = source.get_vectors([c["id"] for rows in by_source.values() for c in rows])
         order = {str(p): n for n, p in enumerate(bundle.files)}
         units = sorted(docs.values(), key=lambda d: order.get(d["path"], len(order)))
-        self.units = [(d, by_source.get(d["source"], []), [vectors[c["id"]] for c in by_source.get(d["source"], [])])
-                      for d in units if by_source.get(d["source"])]
+        self.units = [
+            (d, by_source.get(d["source"], []), [vectors[c["id"]] for c in by_source.get(d["source"], [])])
+            for d in units
+            if by_source.get(d["source"])
+        ]
         # The sentence vectors of every chunk, duplicated alongside their chunks.
         ids = [c["id"] for rows in by_source.values() for c in rows]
         self.sentences: dict[str, list[tuple[str, list[float]]]] = {}
         for start in range(0, len(ids), 500):
-            self.sentences.update(source.units_of(ids[start:start + 500]))
+            self.sentences.update(source.units_of(ids[start : start + 500]))
         self.bundle = bundle
         self.index = KnowledgeIndex(home)
         self.plan = CopyPlan([len(chunks) for _, chunks, _ in self.units])
@@ -100,15 +116,18 @@ class OursGrower:
         for copy, unit in self.plan.take_until(target):
             doc, chunks, vectors = self.units[unit]
             source = f"prefix{copy}/{self.bundle.relative(doc['path'])}"
-            new_chunks = [{**c, "id": chunk_id(source, c["content_hash"], c["idx"]), "source": source}
-                          for c in chunks]
+            new_chunks = [{**c, "id": chunk_id(source, c["content_hash"], c["idx"]), "source": source} for c in chunks]
             new_doc = {**doc, "source": source, "path": str(self.bundle.root / "grown" / source)}
             batch.append((new_doc, new_chunks, jittered(vectors, copy, unit)))
-            sentences = [(new["id"], n, text, vec) for old, new in zip(chunks, new_chunks)
-                         for n, (text, vec) in enumerate(self.sentences.get(old["id"], []))]
+            sentences = [
+                (new["id"], n, text, vec)
+                for old, new in zip(chunks, new_chunks)
+                for n, (text, vec) in enumerate(self.sentences.get(old["id"], []))
+            ]
             moved = jittered([v for *_, v in sentences], copy, unit + 1_000_000)
-            self.index.add_unit_vectors([{"id": f"{cid}:u{n}", "chunk": cid, "text": text}
-                                         for cid, n, text, _ in sentences], moved)
+            self.index.add_unit_vectors(
+                [{"id": f"{cid}:u{n}", "chunk": cid, "text": text} for cid, n, text, _ in sentences], moved
+            )
             if sum(len(b[1]) for b in batch) >= 2000:
                 self._write(batch)
                 batch = []

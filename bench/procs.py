@@ -1,4 +1,5 @@
 """Measurements in fresh processes: a warm bot's peak RSS and the cold start of `advisor ask`."""
+
 from __future__ import annotations
 
 import json
@@ -19,15 +20,25 @@ def clean_env(home: Path, knowledge: Path) -> dict:
     """The environment without the shell's ADVISOR_*/SLACK_* settings, pointing at ``home``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "SLACK_"))}
     env.update(PINNED)
-    env.update({"ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(knowledge), "HF_HUB_OFFLINE": "1",
-                "PYTHONPATH": str(REPO)})
+    env.update(
+        {
+            "ADVISOR_HOME": str(home),
+            "ADVISOR_KNOWLEDGE_DIR": str(knowledge),
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     return env
 
 
 def warm_rss(home: Path, knowledge: Path, cwd: Path, questions: int = 20) -> dict:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.warm_rss", str(home), str(knowledge), "--questions", str(questions)],
-        cwd=cwd, env=clean_env(home, knowledge), capture_output=True, text=True, timeout=900,
+        cwd=cwd,
+        env=clean_env(home, knowledge),
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip()[-1500:]}
@@ -39,8 +50,14 @@ def cold_ask(home: Path, knowledge: Path, cwd: Path, runs: int = 3) -> dict:
     times, error = [], None
     for _ in range(runs):
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "bot", "ask", COLD_QUESTION, "--json"], cwd=cwd,
-                              env=clean_env(home, knowledge), capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", COLD_QUESTION, "--json"],
+            cwd=cwd,
+            env=clean_env(home, knowledge),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         elapsed = time.perf_counter() - started
         if proc.returncode != 0:
             error = proc.stderr.strip()[-1500:]

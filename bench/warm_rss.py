@@ -3,6 +3,7 @@ N questions answered the way the Slack bot answers them) reports its peak RSS as
 
     python -m bench.warm_rss HOME KNOWLEDGE [--questions 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,18 @@ def main(argv=None) -> None:
     except ImportError:
         pass
     docs, chunks = service.index.counts()
-    print(json.dumps({"peak_rss_mb": peak_mb,
-                      "rss_mb": current, "warm_up_s": warm_s, "questions": len(questions), "chunks": chunks,
-                      "documents": docs}))
+    print(
+        json.dumps(
+            {
+                "peak_rss_mb": peak_mb,
+                "rss_mb": current,
+                "warm_up_s": warm_s,
+                "questions": len(questions),
+                "chunks": chunks,
+                "documents": docs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

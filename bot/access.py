@@ -13,6 +13,7 @@ An answer posted in a channel is read by everyone in it, so the place counts as 
 asker. Nothing restricted is ever quoted where it is withheld: the answer only says that some
 documents are restricted here.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,6 +79,8 @@ class Viewer:
 
 def withheld_note(viewer: Viewer) -> str:
     if viewer.member and not viewer.private:
-        return ("Some documents are restricted and can't be used in this channel; ask me in a direct "
-                "message for a complete answer.")
+        return (
+            "Some documents are restricted and can't be used in this channel; ask me in a direct "
+            "message for a complete answer."
+        )
     return "Some documents are restricted, so they were not used for this answer."

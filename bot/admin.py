@@ -5,6 +5,7 @@ Uploads are checked completely (size, type by content, a parse of the document) 
 knowledge folder is touched, and a replaced or removed file is archived first, so a bad
 upload or a failed step never loses the previous version.
 """
+
 from __future__ import annotations
 
 import io
@@ -49,8 +50,7 @@ def sanitize_filename(name: str) -> str:
     suffix = Path(base).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise AdminError(
-            f"'{name}': file type '{suffix or '(none)'}' is not accepted; send "
-            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            f"'{name}': file type '{suffix or '(none)'}' is not accepted; send " + ", ".join(sorted(SUPPORTED_SUFFIXES))
         )
     return base[:120]
 
@@ -60,9 +60,11 @@ def sniff_type(name: str, data: bytes) -> None:
     suffix = Path(name).suffix.lower()
     if suffix == ".pdf" and not data.lstrip()[:5].startswith(b"%PDF"):
         raise AdminError(f"{name}: the content is not a PDF")
-    office = {".docx": ("word/document.xml", "a Word document", "DOCX"),
-              ".pptx": ("ppt/presentation.xml", "a PowerPoint presentation", "PPTX"),
-              ".xlsx": ("xl/workbook.xml", "an Excel workbook", "XLSX")}
+    office = {
+        ".docx": ("word/document.xml", "a Word document", "DOCX"),
+        ".pptx": ("ppt/presentation.xml", "a PowerPoint presentation", "PPTX"),
+        ".xlsx": ("xl/workbook.xml", "an Excel workbook", "XLSX"),
+    }
     if suffix in office:
         part, what, kind = office[suffix]
         try:
@@ -96,8 +98,7 @@ class KnowledgeAdmin:
             try:
                 return bool(workspace_admin(user))
             except Exception:  # a lookup that fails never grants rights
-                log.warning("the workspace-admin lookup for %s failed; treating them as no admin", user,
-                            exc_info=True)
+                log.warning("the workspace-admin lookup for %s failed; treating them as no admin", user, exc_info=True)
                 return False
         return False
 
@@ -160,11 +161,16 @@ class KnowledgeAdmin:
             return direct
         # Literal names only: "*" or "…t?t" must not match as patterns.
         wanted = Path(name).name
-        matches = [p for p in self.knowledge_dir.rglob("*")
-                   if p.name == wanted and p.is_file() and self._inside(p) and self._is_document(p)]
+        matches = [
+            p
+            for p in self.knowledge_dir.rglob("*")
+            if p.name == wanted and p.is_file() and self._inside(p) and self._is_document(p)
+        ]
         if len(matches) > 1:
-            raise AdminError(f"'{name}' matches several documents: "
-                             + ", ".join(str(p.relative_to(self.knowledge_dir)) for p in matches))
+            raise AdminError(
+                f"'{name}' matches several documents: "
+                + ", ".join(str(p.relative_to(self.knowledge_dir)) for p in matches)
+            )
         return matches[0] if matches else None
 
     def _is_document(self, path: Path) -> bool:
@@ -191,8 +197,10 @@ class KnowledgeAdmin:
         name = sanitize_filename(filename)
         limit = int(self.settings.max_upload_mb * 1_048_576)
         if len(data) > limit:
-            raise AdminError(f"{name} is {len(data) / 1_048_576:.1f} MB; the upload limit is "
-                             f"{self.settings.max_upload_mb:g} MB (ADVISOR_MAX_UPLOAD_MB)")
+            raise AdminError(
+                f"{name} is {len(data) / 1_048_576:.1f} MB; the upload limit is "
+                f"{self.settings.max_upload_mb:g} MB (ADVISOR_MAX_UPLOAD_MB)"
+            )
         sniff_type(name, data)
         try:
             load_bytes(name, data)

@@ -1,5 +1,6 @@
 """Answer composition: the prompt with numbered sources, citation clean-up, and the
 extractive answer used when no model is configured (or a model fails)."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,9 @@ RERANK_PROMPT = (
 
 
 def rerank_messages(question: str, hits: Sequence[Hit]) -> list[tuple[str, str]]:
-    passages = "\n\n".join(f'<source id="{n}">\n{inert(_body(h.chunk["text"]))[:1200]}\n</source>'
-                             for n, h in enumerate(hits, 1))
+    passages = "\n\n".join(
+        f'<source id="{n}">\n{inert(_body(h.chunk["text"]))[:1200]}\n</source>' for n, h in enumerate(hits, 1)
+    )
     return [("system", RERANK_PROMPT), ("user", f"Question: {question}\n\nPassages:\n\n{passages}")]
 
 
@@ -81,8 +83,9 @@ _ROLE_MARKER = re.compile(r"(?im)^(\s*)(system|assistant|user|developer|human|ai
 def inert(text: str) -> str:
     """Text that cannot close a source fence, open a new one, or pose as a chat turn."""
     text = _FENCE_TAG.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
-    text = _SPECIAL_TOKEN.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›").replace("[", "(")
-                              .replace("]", ")"), text)
+    text = _SPECIAL_TOKEN.sub(
+        lambda m: m.group(0).replace("<", "‹").replace(">", "›").replace("[", "(").replace("]", ")"), text
+    )
     return _ROLE_MARKER.sub(lambda m: f"{m.group(1)}(quoted) {m.group(2)}{m.group(3)}", text)
 
 
@@ -149,8 +152,11 @@ def follow_up_query(question: str, previous: str) -> str:
     if len(content) > 2 and not _REFERRING & set(words):
         return question
     mine = set(words)
-    subject = [w for w in re.findall(r"[A-Za-z0-9][\w-]*", previous)
-               if w.lower() not in _STOP and w.lower() not in _GENERIC and w.lower() not in mine]
+    subject = [
+        w
+        for w in re.findall(r"[A-Za-z0-9][\w-]*", previous)
+        if w.lower() not in _STOP and w.lower() not in _GENERIC and w.lower() not in mine
+    ]
     return f"{question} {' '.join(dict.fromkeys(subject))}".strip()
 
 
@@ -164,9 +170,14 @@ def _cos(a, b) -> float:
     return float(sum(x * y for x, y in zip(a, b)))
 
 
-def extractive_answer(question: str, hits: Sequence[Hit], query_vector: Sequence[float] | None = None,
-                      sentences: dict[str, list[tuple[str, list[float]]]] | None = None,
-                      max_units: int = 5, max_hits: int = 5) -> str:
+def extractive_answer(
+    question: str,
+    hits: Sequence[Hit],
+    query_vector: Sequence[float] | None = None,
+    sentences: dict[str, list[tuple[str, list[float]]]] | None = None,
+    max_units: int = 5,
+    max_hits: int = 5,
+) -> str:
     """The sentences (bullets, table rows) of the best sources that answer the question, each
     with its citation: chosen by meaning (cosine with the question, from the vectors ingest
     stored) plus shared terms, without near-duplicates, and only those close to the best one.
@@ -193,8 +204,10 @@ def extractive_answer(question: str, hits: Sequence[Hit], query_vector: Sequence
     for cand in candidates:
         if len(chosen) >= max_units or cand[0] < best - FOCUS:
             break
-        if any(cand[3] == c[3] or (cand[4] is not None and c[4] is not None
-                                   and _cos(cand[4], c[4]) > NEAR_DUPLICATE) for c in chosen):
+        if any(
+            cand[3] == c[3] or (cand[4] is not None and c[4] is not None and _cos(cand[4], c[4]) > NEAR_DUPLICATE)
+            for c in chosen
+        ):
             continue
         chosen.append(cand)
     # Read in document order within a source, best source first.
@@ -203,7 +216,7 @@ def extractive_answer(question: str, hits: Sequence[Hit], query_vector: Sequence
     lines: list[str] = []
     for _, n, _, unit, _ in chosen:
         bullet = re.match(r"([-*+]|\d+[.)])\s+", unit)
-        text = unit[bullet.end():] if bullet else unit
+        text = unit[bullet.end() :] if bullet else unit
         lines.append(f"- {text} [{n}]" if bullet else f"{text} [{n}]")
     prose = [ln for ln in lines if not ln.startswith("- ")]
     bullets = [ln for ln in lines if ln.startswith("- ")]
@@ -218,8 +231,9 @@ def extractive_answer(question: str, hits: Sequence[Hit], query_vector: Sequence
 def renumber(text: str, cited: list[int]) -> str:
     """Citations numbered 1, 2, … in the order they first appear (``cited`` is that order)."""
     new = {old: n for n, old in enumerate(cited, 1)}
-    return _CITATION.sub(lambda m: "".join(f"[{new[int(x)]}]" for x in re.split(r"\s*,\s*", m.group(1))
-                                           if int(x) in new), text)
+    return _CITATION.sub(
+        lambda m: "".join(f"[{new[int(x)]}]" for x in re.split(r"\s*,\s*", m.group(1)) if int(x) in new), text
+    )
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """The ``advisor`` command: a thin click shell over the core service."""
+
 from __future__ import annotations
 
 import json
@@ -37,6 +38,7 @@ def main() -> None:
 
 # --- knowledge ----------------------------------------------------------------------------
 
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--full", is_flag=True, help="Rebuild the whole index from scratch.")
@@ -73,8 +75,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: boo
     table = Table(title="Ingest summary")
     for col in ("added", "updated", "unchanged", "removed", "failed", "chunks", "seconds"):
         table.add_column(col, justify="right")
-    table.add_row(*(str(len(data[c]) if c == "failed" else data[c]) for c in
-                    ("added", "updated", "unchanged", "removed", "failed", "chunks", "seconds")))
+    table.add_row(
+        *(
+            str(len(data[c]) if c == "failed" else data[c])
+            for c in ("added", "updated", "unchanged", "removed", "failed", "chunks", "seconds")
+        )
+    )
     console = Console()
     console.print(table)
     for failure in report.failed:
@@ -92,13 +98,16 @@ def status(ctx: click.Context, as_json: bool) -> None:
         return
     for key, value in info.items():
         if key == "last_run" and value:
-            value = (f"{value['finished_at'] or value['started_at']} ({value['status']}): "
-                     f"+{value['added']} ~{value['updated']} ={value['unchanged']} "
-                     f"-{value['removed']} failed {value['failed']}")
+            value = (
+                f"{value['finished_at'] or value['started_at']} ({value['status']}): "
+                f"+{value['added']} ~{value['updated']} ={value['unchanged']} "
+                f"-{value['removed']} failed {value['failed']}"
+            )
         click.echo(f"{key.replace('_', ' ')}: {value if value not in (None, '') else '-'}")
 
 
 # --- answers ------------------------------------------------------------------------------
+
 
 def _print_answer(answer) -> None:
     click.echo(answer.text)
@@ -126,13 +135,28 @@ def _answer_or_fail(service, question: str, **kwargs):
 @click.option("--batch", type=click.File("rb"), help="Answer one question per line of FILE (JSON Lines with --json).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--top-k", type=click.IntRange(1, 50), default=None, help="Sources to retrieve (ADVISOR_TOP_K).")
-@click.option("--as-user", default=None, metavar="SLACK_USER_ID",
-              help="Answer as this Slack user would see it (admins checking audiences; needs SLACK_BOT_TOKEN).")
-@click.option("--in-channel", default=None, metavar="SLACK_CHANNEL_ID",
-              help="With --as-user: as if asked in this channel (everyone in it reads the answer).")
+@click.option(
+    "--as-user",
+    default=None,
+    metavar="SLACK_USER_ID",
+    help="Answer as this Slack user would see it (admins checking audiences; needs SLACK_BOT_TOKEN).",
+)
+@click.option(
+    "--in-channel",
+    default=None,
+    metavar="SLACK_CHANNEL_ID",
+    help="With --as-user: as if asked in this channel (everyone in it reads the answer).",
+)
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, batch, as_json: bool, top_k: int | None,
-        as_user: str | None, in_channel: str | None) -> None:
+def ask(
+    ctx: click.Context,
+    question: str | None,
+    batch,
+    as_json: bool,
+    top_k: int | None,
+    as_user: str | None,
+    in_channel: str | None,
+) -> None:
     """Answer QUESTION from the guidance and policies, with citations.
 
     With --batch, every valid line is answered; a line that cannot be read (not UTF-8, binary,
@@ -233,6 +257,7 @@ def chat(ctx: click.Context) -> None:
 
 # --- Slack ------------------------------------------------------------------------------
 
+
 @main.command()
 @click.option("--http", "mode", flag_value="http", help="HTTP mode on $PORT (Events API, signed requests).")
 @click.option("--socket", "mode", flag_value="socket", help="Socket Mode (needs SLACK_APP_TOKEN).")
@@ -262,27 +287,55 @@ def start(ctx: click.Context) -> None:
         click.echo(f"Slack tokens found (environment or .env): starting the Slack bot in {mode}.")
         ctx.invoke(serve)
     else:
-        missing = [n for n, v in (("SLACK_BOT_TOKEN", settings.secret("slack_bot_token")),
-                                  ("SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
-                                   settings.secret("slack_app_token") or settings.secret("slack_signing_secret"))) if not v]
-        click.echo(f"No Slack configuration ({', '.join(missing)} not set): opening the terminal chat. "
-                   "See README › Slack setup to run the bot in Slack.")
+        missing = [
+            n
+            for n, v in (
+                ("SLACK_BOT_TOKEN", settings.secret("slack_bot_token")),
+                (
+                    "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
+                    settings.secret("slack_app_token") or settings.secret("slack_signing_secret"),
+                ),
+            )
+            if not v
+        ]
+        click.echo(
+            f"No Slack configuration ({', '.join(missing)} not set): opening the terminal chat. "
+            "See README › Slack setup to run the bot in Slack."
+        )
         ctx.invoke(chat)
 
 
 @main.command("eval")
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True,
-              help="Choose settings on dev; report test.")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test", "all"]),
+    default="dev",
+    show_default=True,
+    help="Choose settings on dev; report test.",
+)
 @click.option("--corpus", "corpora", multiple=True, help="Only this corpus of the set (repeatable).")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "dense", "keyword"]),
-              help="Only this retrieval mode (repeatable; default: all three).")
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["hybrid", "dense", "keyword"]),
+    help="Only this retrieval mode (repeatable; default: all three).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--misses", is_flag=True, help="List the questions each mode got wrong.")
 @click.option("--top-k", type=click.IntRange(1, 50), default=5)
 @click.pass_context
-def eval_(ctx: click.Context, questions: Path, split: str, corpora: tuple[str, ...], modes: tuple[str, ...],
-          as_json: bool, misses: bool, top_k: int) -> None:
+def eval_(
+    ctx: click.Context,
+    questions: Path,
+    split: str,
+    corpora: tuple[str, ...],
+    modes: tuple[str, ...],
+    as_json: bool,
+    misses: bool,
+    top_k: int,
+) -> None:
     """Answer quality on QUESTIONS.yaml, per corpus and retrieval mode (hybrid, dense, keyword).
 
     Each corpus of the set is indexed on its own under ADVISOR_HOME/eval/ (incrementally, so a
@@ -296,15 +349,16 @@ def eval_(ctx: click.Context, questions: Path, split: str, corpora: tuple[str, .
         raise click.ClickException(str(exc)) from None
     unknown = set(corpora) - set(eval_set.corpora)
     if unknown:
-        raise click.BadParameter(f"{sorted(unknown)} not in the set ({', '.join(eval_set.corpora)})",
-                                 param_hint="--corpus")
-    missing = [name for name, folder in eval_set.corpora.items()
-               if not folder.is_dir() and (not corpora or name in corpora)]
+        raise click.BadParameter(
+            f"{sorted(unknown)} not in the set ({', '.join(eval_set.corpora)})", param_hint="--corpus"
+        )
+    missing = [
+        name for name, folder in eval_set.corpora.items() if not folder.is_dir() and (not corpora or name in corpora)
+    ]
     if missing:
         raise click.ClickException(f"corpus folders not found: {', '.join(missing)}")
     service = _service(ctx)
-    report = evaluate(service.corpus_service, eval_set, split=split, corpora=corpora,
-                      modes=modes or MODES, k=top_k)
+    report = evaluate(service.corpus_service, eval_set, split=split, corpora=corpora, modes=modes or MODES, k=top_k)
     if as_json:
         _emit(report)
     else:
@@ -313,13 +367,16 @@ def eval_(ctx: click.Context, questions: Path, split: str, corpora: tuple[str, .
             for corpus, rows in report["corpora"].items():
                 for mode, row in rows.items():
                     for miss in row["misses"]:
-                        click.echo(f"{corpus} {mode} {miss['id']}: {miss['why']}"
-                                   + (f" (evidence at rank {miss['rank']})" if miss.get("rank") else ""))
+                        click.echo(
+                            f"{corpus} {mode} {miss['id']}: {miss['why']}"
+                            + (f" (evidence at rank {miss['rank']})" if miss.get("rank") else "")
+                        )
     if report["failed_floors"]:
         raise click.ClickException("below floors: " + "; ".join(report["failed_floors"]))
 
 
 # --- assessment ---------------------------------------------------------------------------
+
 
 def _parse_answers(pairs: tuple[str, ...]) -> dict[str, str]:
     answers: dict[str, str] = {}
@@ -363,8 +420,13 @@ def _print_report(report: dict) -> None:
 
 
 @main.group(invoke_without_command=True)
-@click.option("--answer", "pairs", multiple=True, metavar="ID=VALUE",
-              help="Answer a question non-interactively (repeatable); missing questions count as unsure.")
+@click.option(
+    "--answer",
+    "pairs",
+    multiple=True,
+    metavar="ID=VALUE",
+    help="Answer a question non-interactively (repeatable); missing questions count as unsure.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def assess(ctx: click.Context, pairs: tuple[str, ...], as_json: bool) -> None:
@@ -413,14 +475,14 @@ def _interactive_assessment(service) -> dict | None:
             click.echo("Resuming where you left off.")
         else:
             session = service.restart_assessment(session.id, user)
-    click.echo("Answer with the option number, its name, or your own words. "
-               "Also: back, restart, cancel.\n")
+    click.echo("Answer with the option number, its name, or your own words. Also: back, restart, cancel.\n")
     show_question = True
     while session.status == "open":
         question = service.assessment_question(session)
         if question is None:
-            raise click.ClickException("the assessment questions changed since you started; run 'advisor assess' "
-                                       "and choose to start over")
+            raise click.ClickException(
+                "the assessment questions changed since you started; run 'advisor assess' and choose to start over"
+            )
         if show_question:
             click.secho(f"{question.prompt}", bold=True)
             click.echo(f"  {question.help}")
@@ -515,10 +577,21 @@ def assessments_export(ctx: click.Context, fmt: str) -> None:
     import csv
 
     writer = csv.writer(sys.stdout)
-    writer.writerow(["id", "user", "channel", "status", "created_at", "updated_at", "recommendation",
-                     "confidence", "answers"])
+    writer.writerow(
+        ["id", "user", "channel", "status", "created_at", "updated_at", "recommendation", "confidence", "answers"]
+    )
     for r in rows:
         result = r.get("result") or {}
-        writer.writerow([r["id"], r["user"], r.get("channel") or "", r["status"], r["created_at"],
-                         r["updated_at"], result.get("recommendation", ""), result.get("confidence", ""),
-                         json.dumps(r.get("answers") or {})])
+        writer.writerow(
+            [
+                r["id"],
+                r["user"],
+                r.get("channel") or "",
+                r["status"],
+                r["created_at"],
+                r["updated_at"],
+                result.get("recommendation", ""),
+                result.get("confidence", ""),
+                json.dumps(r.get("answers") or {}),
+            ]
+        )

@@ -1,4 +1,5 @@
 """The core service: every shell (CLI, Slack) calls these methods and only renders results."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,18 @@ from ingest.embeddings import Embedder, model_label
 from ingest.pipeline import IngestBusy, IngestLock, Progress
 
 from .answer import (
-    NOT_COVERED, REWRITE_PROMPT, Answer, build_messages, clean_citations, condense_messages, extractive_answer,
-    follow_up_query, parse_ranking, renumber, rerank_messages, source_entry,
+    NOT_COVERED,
+    REWRITE_PROMPT,
+    Answer,
+    build_messages,
+    clean_citations,
+    condense_messages,
+    extractive_answer,
+    follow_up_query,
+    parse_ranking,
+    renumber,
+    rerank_messages,
+    source_entry,
 )
 from .access import Audience, Viewer, withheld_note
 from .coverage import Gap, find_gap
@@ -24,8 +35,17 @@ from .llm.redaction import redact, strip_sensitive
 from .llm.routing import Route, Router
 from .retrieval import Mode, Retrieval, Retriever
 from .assessment import (
-    AssessmentError, AssessmentSessions, Conversation, FrameworkProvider, Interpretation, Interpreter, Question,
-    Session, Turn, assess, validate_answer,
+    AssessmentError,
+    AssessmentSessions,
+    Conversation,
+    FrameworkProvider,
+    Interpretation,
+    Interpreter,
+    Question,
+    Session,
+    Turn,
+    assess,
+    validate_answer,
 )
 from .assessment.interpret import check_reply, cross_check, model_messages, parse_model_choice
 from .assessment.report import build_report
@@ -40,8 +60,15 @@ NON_DOCUMENTS = ("assessment.yaml", "README.md")
 
 
 class AdvisorService:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, index: KnowledgeIndex | None = None,
-                 store: Store | None = None, router: Router | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        index: KnowledgeIndex | None = None,
+        store: Store | None = None,
+        router: Router | None = None,
+    ):
         """Collaborators not given are built from ``settings`` on first use; tests, benchmarks and
         per-corpus services pass shared ones (one embedding model loaded once per process)."""
         self.settings = settings
@@ -77,8 +104,10 @@ class AdvisorService:
 
     @property
     def embedder(self) -> Embedder:
-        return self._once("_embedder", lambda: Embedder(self.settings.embedding_model or None,
-                                                        backend=self.settings.embedding_backend))
+        return self._once(
+            "_embedder",
+            lambda: Embedder(self.settings.embedding_model or None, backend=self.settings.embedding_backend),
+        )
 
     @property
     def router(self) -> Router:
@@ -105,8 +134,9 @@ class AdvisorService:
 
     # --- answers ------------------------------------------------------------------------------
 
-    def retrieve(self, question: str, k: int | None = None, mode: Mode = "hybrid",
-                 viewer: Viewer | None = None) -> Retrieval:
+    def retrieve(
+        self, question: str, k: int | None = None, mode: Mode = "hybrid", viewer: Viewer | None = None
+    ) -> Retrieval:
         allow = None if viewer is None or viewer.local else viewer.allows
         with self._compute:
             return self.retriever.search(question, k or self.settings.top_k, mode, allow)
@@ -167,9 +197,15 @@ class AdvisorService:
             self.metrics.abstentions.labels(reason="low_relevance" if low else "coverage").inc()
         if record:
             answer.id = self._audit(answer, user, channel, conversation)
-            log.info("answer id %s: %s via %s in %.0f ms%s", answer.id, "abstained" if answer.abstained else "answered",
-                     answer.backend, answer.latency_ms, f" ({answer.error})" if answer.error else "",
-                     extra={"answer_id": answer.id})
+            log.info(
+                "answer id %s: %s via %s in %.0f ms%s",
+                answer.id,
+                "abstained" if answer.abstained else "answered",
+                answer.backend,
+                answer.latency_ms,
+                f" ({answer.error})" if answer.error else "",
+                extra={"answer_id": answer.id},
+            )
         if conversation and record:
             self.store.add_message(conversation, "user", question)
             self.store.add_message(conversation, "assistant", answer.text, answer.id)
@@ -255,8 +291,15 @@ class AdvisorService:
         text = gap.message
         if closest:
             text += " The closest documents are: " + "; ".join(closest) + "."
-        return Answer(question, text, True, "none", "none", gap.reason,
-                      [source_entry(n, h) for n, h in enumerate(retrieval.hits[:3], 1)])
+        return Answer(
+            question,
+            text,
+            True,
+            "none",
+            "none",
+            gap.reason,
+            [source_entry(n, h) for n, h in enumerate(retrieval.hits[:3], 1)],
+        )
 
     def _compose(self, question, standalone, history, retrieval: Retrieval, route: Route, on_text) -> Answer:
         error = None
@@ -294,8 +337,9 @@ class AdvisorService:
                         sources = [source_entry(n, hits[old - 1]) for n, old in enumerate(cited, 1)]
                     else:
                         sources = [source_entry(n, h) for n, h in enumerate(hits, 1)]
-                    answer = Answer(question, cleaned, False, route.name, route.kind, route.reason, sources,
-                                    error=error, sent=sent)
+                    answer = Answer(
+                        question, cleaned, False, route.name, route.kind, route.reason, sources, error=error, sent=sent
+                    )
                     if usage is not None:
                         answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
                     return answer
@@ -309,7 +353,8 @@ class AdvisorService:
         with self._compute:
             sentences = self.index.units_of([h.id for h in hits[:5]]) if retrieval.query_vector else {}
             text, cited = clean_citations(
-                extractive_answer(standalone, hits, retrieval.query_vector, sentences), len(hits))
+                extractive_answer(standalone, hits, retrieval.query_vector, sentences), len(hits)
+            )
         text = renumber(text, cited)
         sources = [source_entry(n, hits[old - 1]) for n, old in enumerate(cited, 1)]
         return Answer(question, text, False, "extractive", route.kind, route.reason, sources, error=error, sent=sent)
@@ -317,13 +362,23 @@ class AdvisorService:
     def _audit(self, answer: Answer, user, channel, conversation) -> str:
         return self.store.log_answer(
             {
-                "id": new_id(), "user": user, "channel": channel, "conversation": conversation,
-                "question": answer.question, "backend": answer.backend, "route": answer.route,
-                "route_reason": answer.route_reason, "abstained": int(answer.abstained),
+                "id": new_id(),
+                "user": user,
+                "channel": channel,
+                "conversation": conversation,
+                "question": answer.question,
+                "backend": answer.backend,
+                "route": answer.route,
+                "route_reason": answer.route_reason,
+                "abstained": int(answer.abstained),
                 "source_ids": [s["source"] + "#" + s["section"] for s in answer.sources],
-                "latency_ms": answer.latency_ms, "error": answer.error, "answer": answer.text,
-                "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-                "sent": json.dumps(answer.sent), "withheld": answer.withheld,
+                "latency_ms": answer.latency_ms,
+                "error": answer.error,
+                "answer": answer.text,
+                "prompt_tokens": answer.prompt_tokens,
+                "completion_tokens": answer.completion_tokens,
+                "sent": json.dumps(answer.sent),
+                "withheld": answer.withheld,
             },
             hash_questions=self.settings.audit_questions == "hash",
         )
@@ -369,8 +424,9 @@ class AdvisorService:
     def start_assessment(self, user: str, channel: str | None = None, thread_ts: str | None = None) -> Session:
         return self.sessions.start(user, channel, thread_ts)
 
-    def assessment_answer(self, session_id: str, user: str, question_id: str, value: str, how: str,
-                          expected_step: int | None = None) -> Session:
+    def assessment_answer(
+        self, session_id: str, user: str, question_id: str, value: str, how: str, expected_step: int | None = None
+    ) -> Session:
         return self.sessions.answer(session_id, user, question_id, value, how, expected_step=expected_step)
 
     def restart_assessment(self, session_id: str, user: str) -> Session:
@@ -414,7 +470,9 @@ class AdvisorService:
         _ = self.sessions  # the table exists once the sessions are set up
         row = self.store.db.execute(
             "SELECT id FROM assessment_sessions WHERE channel = ? AND thread_ts = ?"
-            " ORDER BY updated_at DESC, rowid DESC LIMIT 1", [channel, thread_ts]).fetchone()
+            " ORDER BY updated_at DESC, rowid DESC LIMIT 1",
+            [channel, thread_ts],
+        ).fetchone()
         return self.sessions.get(row[0]) if row else None
 
     def assessment_back(self, session_id: str, user: str, expected_step: int | None = None) -> Session:
@@ -422,8 +480,12 @@ class AdvisorService:
         click of the same one) is refused with ``stale_step`` and changes nothing."""
         if expected_step is not None:
             session = self.sessions.get(session_id)
-            if (session is not None and session.user == user and session.status == "open"
-                    and session.step != expected_step):
+            if (
+                session is not None
+                and session.user == user
+                and session.status == "open"
+                and session.step != expected_step
+            ):
                 total = len(self.frameworks.get().questions)
                 raise AssessmentError(
                     "stale_step",
@@ -477,12 +539,14 @@ class AdvisorService:
         try:
             return parse_model_choice(question, route.backend.invoke(messages).text)
         except BackendError as exc:
-            log.warning("classifying an assessment reply with %s failed, using the offline reading: %s",
-                        route.name, exc)
+            log.warning(
+                "classifying an assessment reply with %s failed, using the offline reading: %s", route.name, exc
+            )
             return None
 
-    def assessment_reply(self, session_id: str, user: str, text: str, *, how: str = "text",
-                         loose: bool = False) -> Turn:
+    def assessment_reply(
+        self, session_id: str, user: str, text: str, *, how: str = "text", loose: bool = False
+    ) -> Turn:
         """A typed reply in an assessment (Slack thread or terminal): see ``Conversation.reply``."""
         return self.conversation.reply(session_id, user, text, how=how, loose=loose)
 
@@ -496,11 +560,19 @@ class AdvisorService:
 
     # --- knowledge ---------------------------------------------------------------------------
 
-    def ingest(self, paths: Sequence[Path | str] | None = None, *, full: bool = False,
-               progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path | str] | None = None, *, full: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
         s = self.settings
         try:
-            report = sync(s.knowledge_dir, s.home, SyncOptions(paths=paths, full=full, max_file_mb=s.max_file_mb, exclude=NON_DOCUMENTS), progress=progress, index=self.index, embedder=self.embedder)
+            report = sync(
+                s.knowledge_dir,
+                s.home,
+                SyncOptions(paths=paths, full=full, max_file_mb=s.max_file_mb, exclude=NON_DOCUMENTS),
+                progress=progress,
+                index=self.index,
+                embedder=self.embedder,
+            )
         except IngestBusy:
             self.metrics.ingest_runs.labels(outcome="busy").inc()
             raise
@@ -520,17 +592,21 @@ class AdvisorService:
             return
         error = self.frameworks.reload()
         if error is not None:
-            report.failed.append({
-                "path": self.settings.framework_path.name,
-                "error": (f"line {error.line}: " if error.line else "") + error.reason
-                + " (the last valid framework stays in use)",
-            })
+            report.failed.append(
+                {
+                    "path": self.settings.framework_path.name,
+                    "error": (f"line {error.line}: " if error.line else "")
+                    + error.reason
+                    + " (the last valid framework stays in use)",
+                }
+            )
 
     def corpus_service(self, name: str, folder: Path) -> "AdvisorService":
         """A service with these settings over an index of ``folder`` alone (kept under
         ``ADVISOR_HOME/eval/NAME`` and synced incrementally), sharing this one's embedder."""
-        settings = self.settings.model_copy(update={"home": self.settings.home / "eval" / name,
-                                                    "knowledge_dir": Path(folder)})
+        settings = self.settings.model_copy(
+            update={"home": self.settings.home / "eval" / name, "knowledge_dir": Path(folder)}
+        )
         service = AdvisorService(settings, embedder=self.embedder)
         report = service.ingest()
         if report.failed:

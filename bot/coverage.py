@@ -14,6 +14,7 @@ answerable question. Two signals catch most of them without a model:
 
 Each threshold is a cosine similarity chosen on the dev split of tests/eval/questions.yaml.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,7 @@ _SPECIFIC = re.compile(
     r"slack channel|channel (for|where)|email address|their email|booking link|wiki page)\b",
     re.IGNORECASE,
 )
-_COMMON = frozenset(
-    "I I'm I've I'd OK AI API APIs US EU UK FAQ PDF URL".split()
-)
+_COMMON = frozenset("I I'm I've I'd OK AI API APIs US EU UK FAQ PDF URL".split())
 
 
 @dataclass(frozen=True)
@@ -66,18 +65,21 @@ def unknown_names(question: str, document_frequency: Callable[[str], int]) -> li
     return names
 
 
-def find_gap(question: str, best_similarity: float,
-             document_frequency: Callable[[str], int]) -> Gap | None:
+def find_gap(question: str, best_similarity: float, document_frequency: Callable[[str], int]) -> Gap | None:
     """A Gap when the question is most likely not covered by the knowledge, else None."""
     if best_similarity < UNKNOWN_NAME_RELEVANCE:
         names = unknown_names(question, document_frequency)
         if names:
             listed = ", ".join(f"“{n}”" for n in names[:3])
-            return Gap(f"no document mentions {', '.join(names[:3])}",
-                       f"None of the documents I have mention {listed}, so I can't answer that from them.")
+            return Gap(
+                f"no document mentions {', '.join(names[:3])}",
+                f"None of the documents I have mention {listed}, so I can't answer that from them.",
+            )
     if best_similarity < SPECIFIC_DETAIL_RELEVANCE:
         asked = _SPECIFIC.search(question)
         if asked:
-            return Gap(f"asks for a specific detail ({asked.group(0).lower()}) no document states closely",
-                       "The documents I have don't state that specific detail.")
+            return Gap(
+                f"asks for a specific detail ({asked.group(0).lower()}) no document states closely",
+                "The documents I have don't state that specific detail.",
+            )
     return None

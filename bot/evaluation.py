@@ -10,6 +10,7 @@ would), and every question is asked through hybrid, dense-only and keyword-only 
 Questions are split into a ``dev`` part (choose defaults and thresholds on it) and a fixed
 ``test`` part (report it; floors are enforced on it).
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,9 @@ class EvalSet:
 
     def select(self, split: str = "all", corpora: Iterable[str] = ()) -> list[EvalQuestion]:
         wanted = set(corpora)
-        return [q for q in self.questions if (split == "all" or q.split == split)
-                and (not wanted or q.corpus in wanted)]
+        return [
+            q for q in self.questions if (split == "all" or q.split == split) and (not wanted or q.corpus in wanted)
+        ]
 
 
 def load_eval_set(path: Path | str) -> EvalSet:
@@ -87,8 +89,17 @@ def load_eval_set(path: Path | str) -> EvalSet:
         evidence = item.get("evidence")
         if answerable and not (isinstance(evidence, str) and evidence.strip()):
             raise EvalFileError(f"{where}: an answerable question needs 'evidence' (an exact quote)")
-        questions.append(EvalQuestion(qid, corpus, item["question"].strip(), split, answerable,
-                                      item.get("document"), evidence if answerable else None))
+        questions.append(
+            EvalQuestion(
+                qid,
+                corpus,
+                item["question"].strip(),
+                split,
+                answerable,
+                item.get("document"),
+                evidence if answerable else None,
+            )
+        )
     floors = data.get("floors") or {}
     unknown = set(floors) - set(METRICS)
     if unknown:
@@ -123,12 +134,14 @@ def contains_evidence(text: str, evidence: str) -> bool:
 
 # --- running ------------------------------------------------------------------------------------
 
+
 def _rank(chunks: list[dict], evidence: str) -> int | None:
     return next((i for i, c in enumerate(chunks, 1) if contains_evidence(c["text"], evidence)), None)
 
 
-def score_corpus(ask: Callable[[str, str], object], questions: list[EvalQuestion],
-                 modes: Iterable[str] = MODES) -> dict[str, dict]:
+def score_corpus(
+    ask: Callable[[str, str], object], questions: list[EvalQuestion], modes: Iterable[str] = MODES
+) -> dict[str, dict]:
     """Metrics per mode for one corpus; ``ask(question, mode)`` returns an ``Answer`` whose
     ``retrieved`` lists the chunks retrieval returned, best first."""
     results: dict[str, dict] = {}
@@ -156,24 +169,36 @@ def score_corpus(ask: Callable[[str, str], object], questions: list[EvalQuestion
                 continue
             answered += 1
             is_shown = contains_evidence(answer.text, q.evidence) or any(
-                contains_evidence(s.get("text", ""), q.evidence) for s in answer.sources)
+                contains_evidence(s.get("text", ""), q.evidence) for s in answer.sources
+            )
             shown += is_shown
             if not is_shown:
                 misses.append({"id": q.id, "why": "evidence not shown", "rank": first})
         n = len(answerable) or 1
         results[mode] = {
-            "hit@1": hits[1] / n, "hit@3": hits[3] / n, "hit@5": hits[5] / n, "mrr": rr / n,
+            "hit@1": hits[1] / n,
+            "hit@3": hits[3] / n,
+            "hit@5": hits[5] / n,
+            "mrr": rr / n,
             "shown": shown / answered if answered else 0.0,
             "abstain_unanswerable": abstained_ok / len(unanswerable) if unanswerable else 1.0,
             "false_abstain": false_abstain / n,
-            "answerable": len(answerable), "unanswerable": len(unanswerable),
+            "answerable": len(answerable),
+            "unanswerable": len(unanswerable),
             "misses": misses,
         }
     return results
 
 
-def evaluate(service_for: Callable[[str, Path], object], eval_set: EvalSet, *, split: str = "dev",
-             corpora: Iterable[str] = (), modes: Iterable[str] = MODES, k: int = 5) -> dict:
+def evaluate(
+    service_for: Callable[[str, Path], object],
+    eval_set: EvalSet,
+    *,
+    split: str = "dev",
+    corpora: Iterable[str] = (),
+    modes: Iterable[str] = MODES,
+    k: int = 5,
+) -> dict:
     """Run the set: ``service_for(corpus, folder)`` gives an AdvisorService whose index holds
     exactly that corpus. Returns per-corpus, per-mode metrics and the floors missed (hybrid)."""
     questions = eval_set.select(split, corpora)
@@ -186,8 +211,9 @@ def evaluate(service_for: Callable[[str, Path], object], eval_set: EvalSet, *, s
             return service.ask(question, top_k=k, mode=mode, record=False)
 
         rows = score_corpus(ask, mine, modes)
-        report["corpora"][corpus] = {m: {key: round(v, 4) if isinstance(v, float) else v for key, v in r.items()}
-                                     for m, r in rows.items()}
+        report["corpora"][corpus] = {
+            m: {key: round(v, 4) if isinstance(v, float) else v for key, v in r.items()} for m, r in rows.items()
+        }
         hybrid = rows.get("hybrid")
         for metric, floor in eval_set.floors.items():
             if hybrid is None:

@@ -10,6 +10,7 @@ question phrased in other words than the document (most real questions) is not d
 keyword noise, and a question that names the document's own terms still profits from them.
 Relevance for abstention is the dense score of the best chunk, comparable across questions.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,9 @@ class Retriever:
         self.index = index
         self.embedder = embedder
 
-    def search(self, question: str, k: int = 5, mode: Mode = "hybrid",
-               allow: Callable[[dict], bool] | None = None) -> Retrieval:
+    def search(
+        self, question: str, k: int = 5, mode: Mode = "hybrid", allow: Callable[[dict], bool] | None = None
+    ) -> Retrieval:
         """The best ``k`` chunks; ``allow`` drops chunks the asker may not see (their number is
         kept in ``withheld``, never their content)."""
         query = self.embedder.embed_query(question)

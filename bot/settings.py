@@ -1,4 +1,5 @@
 """The one settings object: environment variables and ``.env``; the names are a contract."""
+
 from __future__ import annotations
 
 import os
@@ -43,9 +44,7 @@ class Settings(BaseSettings):
 
     # Administration
     admins: str = Field("", validation_alias="ADVISOR_ADMINS")
-    admins_include_workspace_admins: bool = Field(
-        False, validation_alias="ADVISOR_ADMINS_INCLUDE_WORKSPACE_ADMINS"
-    )
+    admins_include_workspace_admins: bool = Field(False, validation_alias="ADVISOR_ADMINS_INCLUDE_WORKSPACE_ADMINS")
     max_upload_mb: float = Field(10.0, gt=0, le=1024, validation_alias="ADVISOR_MAX_UPLOAD_MB")
     reply_to_bots: bool = Field(False, validation_alias="ADVISOR_REPLY_TO_BOTS")
 
@@ -105,8 +104,9 @@ class Settings(BaseSettings):
 
     @property
     def slack_configured(self) -> bool:
-        return bool(self.secret("slack_bot_token")
-                    and (self.secret("slack_app_token") or self.secret("slack_signing_secret")))
+        return bool(
+            self.secret("slack_bot_token") and (self.secret("slack_app_token") or self.secret("slack_signing_secret"))
+        )
 
     @property
     def framework_path(self) -> Path:

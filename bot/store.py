@@ -1,5 +1,6 @@
 """The bot's own SQLite database: audit log, conversations, feedback, Slack event dedupe,
 admin actions. Every answer is logged here, like simonw/llm logs every prompt."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,10 +49,23 @@ class Store:
         if "answers" not in tables:
             db["answers"].create(
                 {
-                    "id": str, "at": str, "user": str, "channel": str, "conversation": str,
-                    "question": str, "question_hash": str, "backend": str, "route": str,
-                    "route_reason": str, "abstained": int, "source_ids": str, "latency_ms": float,
-                    "prompt_tokens": int, "completion_tokens": int, "error": str, "answer": str,
+                    "id": str,
+                    "at": str,
+                    "user": str,
+                    "channel": str,
+                    "conversation": str,
+                    "question": str,
+                    "question_hash": str,
+                    "backend": str,
+                    "route": str,
+                    "route_reason": str,
+                    "abstained": int,
+                    "source_ids": str,
+                    "latency_ms": float,
+                    "prompt_tokens": int,
+                    "completion_tokens": int,
+                    "error": str,
+                    "answer": str,
                 },
                 pk="id",
             )
@@ -62,9 +76,7 @@ class Store:
             )
             db["messages"].create_index(["conversation"])
         if "feedback" not in tables:
-            db["feedback"].create(
-                {"id": int, "at": str, "answer_id": str, "user": str, "value": str}, pk="id"
-            )
+            db["feedback"].create({"id": int, "at": str, "answer_id": str, "user": str, "value": str}, pk="id")
             db["feedback"].create_index(["answer_id", "user"], unique=True)
         if "reason" not in db["feedback"].columns_dict:
             db["feedback"].add_column("reason", str)
@@ -110,23 +122,26 @@ class Store:
             )
 
     def history(self, conversation: str, limit: int = 10) -> list[dict]:
-        rows = list(self.db.query(
-            "select role, text from messages where conversation = ? order by id desc limit ?",
-            [conversation, limit],
-        ))
+        rows = list(
+            self.db.query(
+                "select role, text from messages where conversation = ? order by id desc limit ?",
+                [conversation, limit],
+            )
+        )
         return rows[::-1]
 
     def has_conversation(self, conversation: str) -> bool:
-        return bool(self.db.execute(
-            "select 1 from messages where conversation = ? limit 1", [conversation]).fetchone())
+        return bool(self.db.execute("select 1 from messages where conversation = ? limit 1", [conversation]).fetchone())
 
     # --- feedback ------------------------------------------------------------------------
 
     def record_feedback_reason(self, answer_id: str, user: str, reason: str) -> bool:
         """What was wrong with an answer the user voted down; False without such a vote."""
         with write_transaction(self.db):
-            cursor = self.db.execute("update feedback set reason = ? where answer_id = ? and user = ? "
-                                     "and value = 'not_helpful'", [reason, answer_id, user])
+            cursor = self.db.execute(
+                "update feedback set reason = ? where answer_id = ? and user = ? and value = 'not_helpful'",
+                [reason, answer_id, user],
+            )
         return cursor.rowcount > 0
 
     def record_feedback(self, answer_id: str, user: str, value: str) -> bool:
@@ -168,11 +183,11 @@ class Store:
     def set_assessment_origin(self, session_id: str, channel: str) -> None:
         with write_transaction(self.db):
             self.db["assessment_origins"].upsert(
-                {"session_id": session_id, "channel": channel, "at": utcnow()}, pk="session_id")
+                {"session_id": session_id, "channel": channel, "at": utcnow()}, pk="session_id"
+            )
 
     def assessment_origin(self, session_id: str) -> str | None:
-        row = self.db.execute(
-            "select channel from assessment_origins where session_id = ?", [session_id]).fetchone()
+        row = self.db.execute("select channel from assessment_origins where session_id = ?", [session_id]).fetchone()
         return row[0] if row else None
 
     # --- admin audit ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ A chunk never crosses a heading, so its heading path is a precise citation. Each
 embedded text starts with "Title > Heading > Sub" because a bare paragraph ("Exceptions
 need a ticket") is ambiguous without the section it belongs to.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -169,11 +170,11 @@ def _split_words(text: str, count_tokens: TokenCounter, budget: int) -> list[tup
     while start < len(words):
         size = min(step, len(words) - start)
         while size > 1:
-            piece = " ".join(words[start:start + size])
+            piece = " ".join(words[start : start + size])
             if count_tokens([piece])[0] <= budget:
                 break
             size //= 2
-        piece = " ".join(words[start:start + size])
+        piece = " ".join(words[start : start + size])
         out.append((piece, count_tokens([piece])[0]))
         start += size
     return out

@@ -3,6 +3,7 @@
 Chunking needs the model's tokenizer but not its weights; the tokenizer loads in
 milliseconds from ``tokenizer.json``, so counting tokens never pulls in torch.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,13 @@ class Embedder:
     sentence-transformers on torch.
     """
 
-    def __init__(self, name_or_path: str | None = None, batch_size: int = 64, backend: str = "onnx",
-                 cache_dir: Path | str | None = None):
+    def __init__(
+        self,
+        name_or_path: str | None = None,
+        batch_size: int = 64,
+        backend: str = "onnx",
+        cache_dir: Path | str | None = None,
+    ):
         if backend not in ("onnx", "torch"):
             raise EmbeddingModelError(f"unknown embedding backend '{backend}' (onnx | torch)")
         self.name_or_path = resolve_model(name_or_path)
@@ -91,7 +97,7 @@ class Embedder:
 
         try:
             encoder = OnnxEncoder(Path(self.name_or_path), self.cache_dir)
-        except Exception as exc:  # export or runtime problem: the torch path still works
+        except Exception as exc:  # noqa: BLE001 — export or runtime problem: the torch path still works
             log.warning("ONNX backend unavailable for %s (%s); using torch", self.name_or_path, exc)
             return self._load_torch()
         return lambda texts: encoder.encode(texts, batch_size=min(self.batch_size, 32))
@@ -105,8 +111,13 @@ class Embedder:
             raise EmbeddingModelError(f"could not load embedding model '{self.name_or_path}': {exc}") from exc
 
         def encode(texts: Sequence[str]) -> list[list[float]]:
-            return model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False).tolist()
+            return model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            ).tolist()
 
         return encode
 

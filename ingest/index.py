@@ -7,6 +7,7 @@ vectors are written before that commit and old ones deleted after it, so a searc
 only ids present in SQLite sees one version of each document, never a mix, and a crash at any
 point leaves nothing but unreferenced vectors that the next run sweeps away.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,17 +80,33 @@ class KnowledgeIndex:
         if "documents" not in db.table_names():
             db["documents"].create(
                 {
-                    "source": str, "path": str, "content_hash": str, "size": int,
-                    "title": str, "classification": str, "version": str, "owner": str,
-                    "effective": str, "chunk_count": int, "ingested_at": str,
+                    "source": str,
+                    "path": str,
+                    "content_hash": str,
+                    "size": int,
+                    "title": str,
+                    "classification": str,
+                    "version": str,
+                    "owner": str,
+                    "effective": str,
+                    "chunk_count": int,
+                    "ingested_at": str,
                 },
                 pk="source",
             )
         if "chunks" not in db.table_names():
             db["chunks"].create(
                 {
-                    "id": str, "source": str, "content_hash": str, "idx": int, "title": str,
-                    "section": str, "text": str, "classification": str, "version": str, "audience": str,
+                    "id": str,
+                    "source": str,
+                    "content_hash": str,
+                    "idx": int,
+                    "title": str,
+                    "section": str,
+                    "text": str,
+                    "classification": str,
+                    "version": str,
+                    "audience": str,
                 },
                 pk="id",
             )
@@ -100,9 +117,20 @@ class KnowledgeIndex:
         if "runs" not in db.table_names():
             db["runs"].create(
                 {
-                    "id": int, "started_at": str, "finished_at": str, "status": str, "full": int,
-                    "paths": str, "added": int, "updated": int, "unchanged": int, "removed": int,
-                    "failed": int, "chunks": int, "errors": str, "seconds": float,
+                    "id": int,
+                    "started_at": str,
+                    "finished_at": str,
+                    "status": str,
+                    "full": int,
+                    "paths": str,
+                    "added": int,
+                    "updated": int,
+                    "unchanged": int,
+                    "removed": int,
+                    "failed": int,
+                    "chunks": int,
+                    "errors": str,
+                    "seconds": float,
                 },
                 pk="id",
             )
@@ -208,11 +236,16 @@ class KnowledgeIndex:
             db["runs"].update(
                 run_id,
                 {
-                    "finished_at": utcnow(), "status": status,
-                    "added": report.get("added", 0), "updated": report.get("updated", 0),
-                    "unchanged": report.get("unchanged", 0), "removed": report.get("removed", 0),
-                    "failed": len(report.get("failed", [])), "chunks": report.get("chunks", 0),
-                    "errors": json.dumps(report.get("failed", [])), "seconds": report.get("seconds", 0.0),
+                    "finished_at": utcnow(),
+                    "status": status,
+                    "added": report.get("added", 0),
+                    "updated": report.get("updated", 0),
+                    "unchanged": report.get("unchanged", 0),
+                    "removed": report.get("removed", 0),
+                    "failed": len(report.get("failed", [])),
+                    "chunks": report.get("chunks", 0),
+                    "errors": json.dumps(report.get("failed", [])),
+                    "seconds": report.get("seconds", 0.0),
                 },
             )
         if self._client is not None and not self.chroma_url:
@@ -274,8 +307,9 @@ class KnowledgeIndex:
         if not words:
             return 0
         phrase = '"' + " ".join(words) + '"'
-        return self.db.execute("select count(*) from (select rowid from chunks_fts where chunks_fts match ? limit ?)",
-                               [phrase, cap]).fetchone()[0]
+        return self.db.execute(
+            "select count(*) from (select rowid from chunks_fts where chunks_fts match ? limit ?)", [phrase, cap]
+        ).fetchone()[0]
 
     def document_frequency(self, term: str, prefix: bool = False) -> int:
         """How many chunks contain ``term`` (as a word, case-insensitive; with ``prefix``, any
@@ -351,8 +385,9 @@ class KnowledgeIndex:
         from chromadb.errors import ChromaError
 
         try:
-            return self._client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine"}},
-                                                         embedding_function=None)
+            return self._client.get_or_create_collection(
+                name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
         except (ChromaError, ValueError, OSError) as exc:
             raise IndexError_(f"cannot open the Chroma collection: {exc}") from exc
 
@@ -380,15 +415,18 @@ class KnowledgeIndex:
 
     def add_vectors(self, chunks: list[dict], embeddings: list[list[float]]) -> None:
         for start in range(0, len(chunks), _CHROMA_BATCH):
-            part = chunks[start:start + _CHROMA_BATCH]
+            part = chunks[start : start + _CHROMA_BATCH]
             self.collection.upsert(
                 ids=[c["id"] for c in part],
-                embeddings=embeddings[start:start + _CHROMA_BATCH],
+                embeddings=embeddings[start : start + _CHROMA_BATCH],
                 documents=[c["text"] for c in part],
                 metadatas=[
                     {
-                        "source": c["source"], "title": c["title"], "section": c["section"] or "",
-                        "classification": c["classification"], "version": c["version"] or "",
+                        "source": c["source"],
+                        "title": c["title"],
+                        "section": c["section"] or "",
+                        "classification": c["classification"],
+                        "version": c["version"] or "",
                         "content_hash": c["content_hash"],
                     }
                     for c in part
@@ -398,38 +436,49 @@ class KnowledgeIndex:
     def add_unit_vectors(self, units: list[dict], embeddings: list[list[float]]) -> None:
         """``units``: dicts of id, chunk (its chunk's id) and text."""
         for start in range(0, len(units), _CHROMA_BATCH):
-            part = units[start:start + _CHROMA_BATCH]
-            self.units.upsert(ids=[u["id"] for u in part], embeddings=embeddings[start:start + _CHROMA_BATCH],
-                              documents=[u["text"] for u in part], metadatas=[{"chunk": u["chunk"]} for u in part])
+            part = units[start : start + _CHROMA_BATCH]
+            self.units.upsert(
+                ids=[u["id"] for u in part],
+                embeddings=embeddings[start : start + _CHROMA_BATCH],
+                documents=[u["text"] for u in part],
+                metadatas=[{"chunk": u["chunk"]} for u in part],
+            )
 
     def delete_vectors(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), _CHROMA_BATCH):
-            batch = ids[start:start + _CHROMA_BATCH]
+            batch = ids[start : start + _CHROMA_BATCH]
             self.collection.delete(ids=batch)
             self.units.delete(where={"chunk": {"$in": batch}})
 
     def nearest_units(self, embedding: list[float], k: int) -> list[tuple[str, float, str]]:
         """Nearest sentence vectors as (chunk id, cosine similarity, sentence), best first;
         may include superseded versions."""
-        got = self.units.query(query_embeddings=[embedding], n_results=k, include=["distances", "metadatas",
-                                                                                    "documents"])
+        got = self.units.query(
+            query_embeddings=[embedding], n_results=k, include=["distances", "metadatas", "documents"]
+        )
         if not got["ids"] or not got["ids"][0]:
             return []
-        return [(m["chunk"], 1.0 - d, t) for m, d, t in
-                zip(got["metadatas"][0], got["distances"][0], got["documents"][0])]
+        return [
+            (m["chunk"], 1.0 - d, t) for m, d, t in zip(got["metadatas"][0], got["distances"][0], got["documents"][0])
+        ]
 
     def units_of(self, chunk_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
         """Each chunk's sentences with their vectors, in document order."""
         if not chunk_ids:
             return {}
-        got = self._fetch(lambda: self.units.get(where={"chunk": {"$in": list(chunk_ids)}},
-                                                 include=["embeddings", "documents", "metadatas"]))
+        got = self._fetch(
+            lambda: self.units.get(
+                where={"chunk": {"$in": list(chunk_ids)}}, include=["embeddings", "documents", "metadatas"]
+            )
+        )
         out: dict[str, list[tuple[str, str, list[float]]]] = {}
         for uid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
             out.setdefault(meta["chunk"], []).append((uid, text, list(vec)))
-        return {c: [(t, v) for _, t, v in sorted(items, key=lambda x: int(x[0].rsplit(":u", 1)[1]))]
-                for c, items in out.items()}
+        return {
+            c: [(t, v) for _, t, v in sorted(items, key=lambda x: int(x[0].rsplit(":u", 1)[1]))]
+            for c, items in out.items()
+        }
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids:

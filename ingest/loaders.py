@@ -4,6 +4,7 @@ Every loader produces Markdown headings (``#``...) so one heading-aware chunker 
 formats. Anything that cannot be read honestly raises :class:`LoadError` with a reason a
 person can act on; nothing is guessed.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,8 +44,7 @@ def load_bytes(name: str, data: bytes) -> LoadedDocument:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(
-            f"unsupported file type '{suffix or '(none)'}'; supported: "
-            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            f"unsupported file type '{suffix or '(none)'}'; supported: " + ", ".join(sorted(SUPPORTED_SUFFIXES))
         )
     if not data.strip():
         raise LoadError("empty document")
@@ -70,8 +70,7 @@ def load_path(path: Path, max_bytes: int | None = None) -> LoadedDocument:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise LoadError(
-                f"file is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:g} MB limit "
-                "(ADVISOR_MAX_FILE_MB)"
+                f"file is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:g} MB limit (ADVISOR_MAX_FILE_MB)"
             )
         data = path.read_bytes()
     except PermissionError:
@@ -83,15 +82,14 @@ def load_path(path: Path, max_bytes: int | None = None) -> LoadedDocument:
 
 # --- text formats -------------------------------------------------------------------------
 
+
 def _decode(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise LoadError("looks like a binary file, not text (contains NUL bytes)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(
-            f"not valid UTF-8 text (invalid byte at offset {exc.start}); save the file as UTF-8"
-        ) from None
+        raise LoadError(f"not valid UTF-8 text (invalid byte at offset {exc.start}); save the file as UTF-8") from None
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
@@ -133,7 +131,7 @@ def _front_matter(text: str) -> tuple[dict, str]:
         meta = {}
     if not isinstance(meta, dict):
         raise LoadError("malformed front matter: expected 'key: value' pairs")
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 def _normalise_metadata(meta: dict) -> dict:
@@ -152,8 +150,7 @@ def _normalise_metadata(meta: dict) -> dict:
         value = str(classification).strip().lower()
         if value not in CLASSIFICATIONS:
             raise LoadError(
-                f"front matter classification '{classification}' is not one of "
-                + " | ".join(CLASSIFICATIONS)
+                f"front matter classification '{classification}' is not one of " + " | ".join(CLASSIFICATIONS)
             )
         out["classification"] = value
     if "audience" in meta:
@@ -173,8 +170,9 @@ def _audience(value) -> str:
             if isinstance(items, str):
                 items = [items]
             if not isinstance(items, list) or not all(isinstance(i, str) and i.startswith(prefix) for i in items):
-                raise LoadError(f"front matter audience {key} must be a list of Slack ids starting with "
-                                f"{' or '.join(prefix)}")
+                raise LoadError(
+                    f"front matter audience {key} must be a list of Slack ids starting with {' or '.join(prefix)}"
+                )
             if items:
                 out[key] = sorted(items)
         if out:
@@ -271,6 +269,7 @@ def _title_from_stem(stem: str) -> str:
 
 # --- binary formats -----------------------------------------------------------------------
 
+
 def _load_pdf(data: bytes, stem: str) -> LoadedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -316,8 +315,9 @@ def _check_package(data: bytes, suffix: str) -> None:
     kind, part, what = _PACKAGES[suffix]
     if data.startswith(_OLE_MAGIC):
         # Password-protected OOXML and the pre-2007 binary formats are both OLE containers.
-        raise LoadError(f"{kind} is password-protected or in the old binary Office format; "
-                        f"save it unencrypted as {suffix}")
+        raise LoadError(
+            f"{kind} is password-protected or in the old binary Office format; save it unencrypted as {suffix}"
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             names = set(package.namelist())
@@ -325,8 +325,10 @@ def _check_package(data: bytes, suffix: str) -> None:
                 raise LoadError(f"corrupt or unreadable {kind}: not {what} ({part} is missing)")
             expanded = sum(info.file_size for info in package.infolist())
             if expanded > MAX_EXPANDED_BYTES:
-                raise LoadError(f"{kind} expands to {expanded / 1_048_576:.0f} MB, over the "
-                                f"{MAX_EXPANDED_BYTES / 1_048_576:.0f} MB limit")
+                raise LoadError(
+                    f"{kind} expands to {expanded / 1_048_576:.0f} MB, over the "
+                    f"{MAX_EXPANDED_BYTES / 1_048_576:.0f} MB limit"
+                )
             damaged = package.testzip()
     except LoadError:
         raise
@@ -341,8 +343,9 @@ def _convert(converter, data: bytes, suffix: str, kind: str, **options) -> str:
 
     try:
         # "-" bullets: the chunker and sentence splitter read "- " as a list item, like Markdown files.
-        result = converter.convert(io.BytesIO(data), StreamInfo(extension=suffix, charset="utf-8"),
-                                   bullets="-", **options)
+        result = converter.convert(
+            io.BytesIO(data), StreamInfo(extension=suffix, charset="utf-8"), bullets="-", **options
+        )
     except Exception as exc:  # noqa: BLE001 -- the converters raise whatever their parsers raise
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise LoadError(f"corrupt or unreadable {kind}: {detail}") from None
@@ -413,7 +416,8 @@ def _load_docx(data: bytes, stem: str) -> LoadedDocument:
     _check_package(data, ".docx")
     # mammoth drops Word's Title style to a plain paragraph; as an H1 it becomes the title.
     markdown = tidy_markdown(
-        _convert(DocxConverter(), data, ".docx", "DOCX", style_map="p[style-name='Title'] => h1:fresh"))
+        _convert(DocxConverter(), data, ".docx", "DOCX", style_map="p[style-name='Title'] => h1:fresh")
+    )
     title = ""
     try:
         import docx

@@ -4,6 +4,7 @@ Same vectors (the pooling and normalisation are part of the exported graph), but
 that only embeds queries never imports torch: that is most of a cold start, and a few
 hundred MB of resident memory. The graph is exported once, with torch, into a cache folder.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,8 +66,9 @@ def export(model_dir: Path, dest: Path) -> None:
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                                token_type_ids=token_type_ids).last_hidden_state
+            hidden = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             if mode == "cls":
                 vec = hidden[:, 0]
             else:
@@ -77,17 +79,26 @@ def export(model_dir: Path, dest: Path) -> None:
     dummy = torch.ones((1, 8), dtype=torch.long)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(f".tmp{os.getpid()}")
-    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-            "token_type_ids": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}}
+    axes = {
+        "input_ids": {0: "batch", 1: "seq"},
+        "attention_mask": {0: "batch", 1: "seq"},
+        "token_type_ids": {0: "batch", 1: "seq"},
+        "embedding": {0: "batch"},
+    }
     import warnings
 
     with torch.no_grad(), warnings.catch_warnings():
         # The tracer warns about shape checks that are constant for padded encoder inputs.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Pooled(model), (dummy, dummy, torch.zeros_like(dummy)), str(tmp),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
-            dynamic_axes=axes, opset_version=17, dynamo=False,
+            Pooled(model),
+            (dummy, dummy, torch.zeros_like(dummy)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["embedding"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
         )
     tmp.replace(dest)  # atomic: a concurrent reader never sees half a graph
 
@@ -104,8 +115,9 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(cached_graph(model_dir, cache_dir)), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            str(cached_graph(model_dir, cache_dir)), options, providers=["CPUExecutionProvider"]
+        )
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> list[list[float]]:
@@ -115,13 +127,14 @@ class OnnxEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[list[float] | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             with self._lock:  # the tokenizer's padding state is shared
                 encoded = self.tokenizer.encode_batch([texts[i] for i in idx])
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            vectors = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                              "token_type_ids": np.zeros_like(ids)})[0]
+            vectors = self.session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
             for j, i in enumerate(idx):
                 out[i] = vectors[j].tolist()
         return out  # type: ignore[return-value]

@@ -4,6 +4,7 @@ Unchanged documents are recognised by content hash before anything is loaded, so
 run never touches the embedding model. Changed documents are embedded in batches across
 documents (far fewer model calls than one per file) and committed one document at a time.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -119,9 +120,15 @@ class SyncOptions:
     chroma_url: str | None = None  # used only when no index is passed
 
 
-def sync(knowledge_dir: Path | str, home: Path | str, options: SyncOptions = SyncOptions(), *,
-         progress: Progress | None = None, index: KnowledgeIndex | None = None,
-         embedder: Embedder | None = None) -> IngestReport:
+def sync(
+    knowledge_dir: Path | str,
+    home: Path | str,
+    options: SyncOptions = SyncOptions(),
+    *,
+    progress: Progress | None = None,
+    index: KnowledgeIndex | None = None,
+    embedder: Embedder | None = None,
+) -> IngestReport:
     """Bring the index at ``home`` in line with ``knowledge_dir`` (under the ingest lock)."""
     knowledge_dir = Path(knowledge_dir).resolve()
     home = Path(home)
@@ -172,8 +179,11 @@ class _Sync:
             return self.report
         except BaseException as exc:
             self.report.seconds = time.perf_counter() - started
-            index.finish_run(run_id, "failed", {**self.report.to_dict(), "failed": self.report.failed + [
-                {"path": "(run)", "error": str(exc)}]})
+            index.finish_run(
+                run_id,
+                "failed",
+                {**self.report.to_dict(), "failed": self.report.failed + [{"path": "(run)", "error": str(exc)}]},
+            )
             if isinstance(exc, EmbeddingModelError):
                 raise IngestRunError(str(exc)) from exc
             raise
@@ -199,8 +209,7 @@ class _Sync:
             if root.is_dir():
                 scopes.append(root)
                 files.extend(
-                    p for p in sorted(root.rglob("*"))
-                    if (p.is_file() or p.is_symlink()) and self._visible(p, root)
+                    p for p in sorted(root.rglob("*")) if (p.is_file() or p.is_symlink()) and self._visible(p, root)
                 )
             elif root.exists() or root.is_symlink():
                 files.append(root)
@@ -265,9 +274,14 @@ class _Sync:
         classification = meta.get("classification", DEFAULT_CLASSIFICATION)
         chunks = [
             {
-                "id": chunk_id(source, content_hash, c.index), "source": source,
-                "content_hash": content_hash, "idx": c.index, "title": doc.title,
-                "section": c.section, "text": c.text, "classification": classification,
+                "id": chunk_id(source, content_hash, c.index),
+                "source": source,
+                "content_hash": content_hash,
+                "idx": c.index,
+                "title": doc.title,
+                "section": c.section,
+                "text": c.text,
+                "classification": classification,
                 "version": meta.get("version", ""),
                 "audience": meta.get("audience") or ("members" if classification == "confidential" else "everyone"),
             }
@@ -285,17 +299,22 @@ class _Sync:
         all_chunks = [c for p in batch for c in p.chunks]
         units = [unit for c in all_chunks for unit in _units_of(c)]
         vectors = self.embedder.embed([c["text"] for c in all_chunks] + [u["embed"] for u in units])
-        self.index.add_vectors(all_chunks, vectors[:len(all_chunks)])
-        self.index.add_unit_vectors(units, vectors[len(all_chunks):])
+        self.index.add_vectors(all_chunks, vectors[: len(all_chunks)])
+        self.index.add_unit_vectors(units, vectors[len(all_chunks) :])
         for p in batch:
             meta = p.metadata
             superseded = self.index.commit_document(
                 {
-                    "source": p.source, "path": str(p.path), "content_hash": p.content_hash,
-                    "size": p.size, "title": meta.get("title", ""),
+                    "source": p.source,
+                    "path": str(p.path),
+                    "content_hash": p.content_hash,
+                    "size": p.size,
+                    "title": meta.get("title", ""),
                     "classification": meta.get("classification", DEFAULT_CLASSIFICATION),
-                    "version": meta.get("version", ""), "owner": meta.get("owner", ""),
-                    "effective": meta.get("effective", ""), "url": meta.get("url", ""),
+                    "version": meta.get("version", ""),
+                    "owner": meta.get("owner", ""),
+                    "effective": meta.get("effective", ""),
+                    "url": meta.get("url", ""),
                     "chunk_count": len(p.chunks),
                     "ingested_at": utcnow(),
                 },
@@ -324,6 +343,7 @@ def _units_of(chunk: dict) -> list[dict]:
     context = chunk.get("section") or chunk["title"]
     if len(context) > 120:
         context = context.split(" > ")[-1]
-    return [{"id": f"{chunk['id']}:u{n}", "chunk": chunk["id"], "text": text, "embed": f"{context}: {text}"}
-            for n, text in enumerate(sentence_units(body)[:40])]
-
+    return [
+        {"id": f"{chunk['id']}:u{n}", "chunk": chunk["id"], "text": text, "embed": f"{context}: {text}"}
+        for n, text in enumerate(sentence_units(body)[:40])
+    ]

@@ -1,4 +1,5 @@
 """SQLite connections shared by the index and the bot's store."""
+
 from __future__ import annotations
 
 import sqlite3

@@ -103,8 +103,11 @@ def _starters(module) -> set[str]:
         tree = ast.parse(inspect.getsource(module))
     except (OSError, TypeError):
         return set()
-    calls = {node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-             for node in tree.body if isinstance(node, ast.FunctionDef)}
+    calls = {
+        node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+    }
     starters = {name for name, used in calls.items() if used & STARTS_SOMETHING}
     grew = True
     while grew:

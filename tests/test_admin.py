@@ -1,4 +1,5 @@
 """Knowledge administration in the core: admins, uploads, replacement, removal, locking."""
+
 from __future__ import annotations
 
 import threading
@@ -17,7 +18,9 @@ NEW_POLICY = POLICY_DOC
 
 @pytest.fixture()
 def service(knowledge_copy, make_settings, embedder):
-    svc = AdvisorService(make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge_copy, ADVISOR_ADMINS="UADMIN, U2"), embedder=embedder)
+    svc = AdvisorService(
+        make_settings(ADVISOR_KNOWLEDGE_DIR=knowledge_copy, ADVISOR_ADMINS="UADMIN, U2"), embedder=embedder
+    )
     svc.ingest()
     return svc
 
@@ -48,15 +51,18 @@ def test_upload_new_then_replace_archives_previous(service, knowledge_copy):
     assert (knowledge_copy / "policies/gpu-reservations.md").read_bytes() == updated
 
 
-@pytest.mark.parametrize("name,data,reason", [
-    ("policy.pdf", b"just text pretending", "not a PDF"),
-    ("policy.docx", b"not a zip", "not a Word document"),
-    ("policy.md", b"\x00\x01\x02binary", "binary"),
-    ("policy.html", b"plain words only", "not HTML"),
-    ("policy.md", b"---\ntitle: [broken\n---\ntext", "front matter"),
-    ("policy.exe", b"MZ", "not accepted"),
-    ("policy.txt", b"x" * (2 * 1_048_576), "upload limit"),
-])
+@pytest.mark.parametrize(
+    "name,data,reason",
+    [
+        ("policy.pdf", b"just text pretending", "not a PDF"),
+        ("policy.docx", b"not a zip", "not a Word document"),
+        ("policy.md", b"\x00\x01\x02binary", "binary"),
+        ("policy.html", b"plain words only", "not HTML"),
+        ("policy.md", b"---\ntitle: [broken\n---\ntext", "front matter"),
+        ("policy.exe", b"MZ", "not accepted"),
+        ("policy.txt", b"x" * (2 * 1_048_576), "upload limit"),
+    ],
+)
 def test_bad_uploads_change_nothing(service, knowledge_copy, name, data, reason):
     service.settings.max_upload_mb = 1
     before = sorted(p.relative_to(knowledge_copy) for p in knowledge_copy.rglob("*"))
@@ -67,12 +73,15 @@ def test_bad_uploads_change_nothing(service, knowledge_copy, name, data, reason)
     assert service.index.counts() == docs_before
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("../../etc/passwd.md", "passwd.md"),
-    ("..\\..\\evil.txt", "evil.txt"),
-    (".hidden.md", "hidden.md"),
-    ("my policy (v2).md", "my-policy-v2.md"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("../../etc/passwd.md", "passwd.md"),
+        ("..\\..\\evil.txt", "evil.txt"),
+        (".hidden.md", "hidden.md"),
+        ("my policy (v2).md", "my-policy-v2.md"),
+    ],
+)
 def test_filenames_are_sanitised(name, expected):
     assert sanitize_filename(name) == expected
 

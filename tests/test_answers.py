@@ -1,5 +1,6 @@
 """The core service answering from the bundled knowledge: citations, abstention, follow-ups,
 audit, and the CLI's JSON contract."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,16 @@ def _sections(answer):
 @pytest.mark.parametrize(
     "question,source,section",
     [
-        ("What are the downsides of going with a PaaS provider?", "strategy/genai-implementation-approaches.md",
-         "Approach 1: Platform-as-a-Service (PaaS) Integration > Cons"),
-        ("When does self-hosting open models make sense?", "strategy/genai-implementation-approaches.md",
-         "Approach 2: Self-Hosted Open-Source Models > When to choose self-hosting"),
+        (
+            "What are the downsides of going with a PaaS provider?",
+            "strategy/genai-implementation-approaches.md",
+            "Approach 1: Platform-as-a-Service (PaaS) Integration > Cons",
+        ),
+        (
+            "When does self-hosting open models make sense?",
+            "strategy/genai-implementation-approaches.md",
+            "Approach 2: Self-Hosted Open-Source Models > When to choose self-hosting",
+        ),
         ("Which data classes may be sent to external AI services?", "policies/data-classification.md", None),
         ("Who approves AI spend above 10,000 dollars a month?", "policies/ai-spend-approval.md", None),
     ],
@@ -68,8 +75,10 @@ def test_follow_up_uses_the_conversation(service):
     assert not first.abstained
     follow = service.ask("and what are the cons?", conversation="t-1", user="U1")
     assert follow.standalone_question and "PaaS" in follow.standalone_question
-    assert ("strategy/genai-implementation-approaches.md",
-            "Approach 1: Platform-as-a-Service (PaaS) Integration > Cons") in _sections(follow)
+    assert (
+        "strategy/genai-implementation-approaches.md",
+        "Approach 1: Platform-as-a-Service (PaaS) Integration > Cons",
+    ) in _sections(follow)
     assert [m["role"] for m in service.store.history("t-1")] == ["user", "assistant", "user", "assistant"]
 
 
@@ -95,15 +104,25 @@ def test_citation_cleanup_drops_unknown_numbers():
 
 
 def test_extractive_answer_uses_table_rows():
-    chunk = {"id": "x", "source": "p.md", "title": "Spend", "section": "Thresholds", "classification": "internal",
-             "text": "Spend > Thresholds\n\n| Spend | Approver |\n|---|---|\n| Under $1,000 | Team lead |\n| Over $10,000 | CFO |"}
+    chunk = {
+        "id": "x",
+        "source": "p.md",
+        "title": "Spend",
+        "section": "Thresholds",
+        "classification": "internal",
+        "text": "Spend > Thresholds\n\n| Spend | Approver |\n|---|---|\n| Under $1,000 | Team lead |\n| Over $10,000 | CFO |",
+    }
     out = extractive_answer("Who approves spend over $10,000?", [Hit(chunk, 1.0, 0.8)])
     assert "- Spend: Over $10,000; Approver: CFO [1]" in out
 
 
 def _cli(*args, home):
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge")},
     )
 
@@ -130,8 +149,13 @@ def test_cli_ask_errors(built_index, tmp_path):
     empty = _cli("ask", "hello", home=tmp_path / "empty-home")
     assert empty.returncode != 0 and "run 'advisor ingest' first" in empty.stderr
     bad = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "What are PaaS pros?"], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, "ADVISOR_HOME": str(built_index.home), "ADVISOR_LLM": "bedrockish:model"}, timeout=300)
+        [sys.executable, "-m", "bot", "ask", "What are PaaS pros?"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "ADVISOR_HOME": str(built_index.home), "ADVISOR_LLM": "bedrockish:model"},
+        timeout=300,
+    )
     assert bad.returncode != 0 and "unknown provider 'bedrockish'" in bad.stderr
 
 
@@ -170,20 +194,37 @@ def test_follow_up_answer_cites_only_the_new_subject(service):
 
 def test_extractive_answer_picks_sentences_by_meaning():
     """With stored sentence vectors, the sentence closest in meaning wins even without shared words."""
-    chunk = {"id": "c1", "source": "p.md", "title": "Leave", "section": "Rollover", "classification": "internal",
-             "text": "Leave > Rollover\n\nThe office is closed on federal holidays. "
-                     "Up to 240 hours of annual leave carry over into the next year."}
-    sentences = {"c1": [("The office is closed on federal holidays.", [1.0, 0.0]),
-                        ("Up to 240 hours of annual leave carry over into the next year.", [0.0, 1.0])]}
-    out = extractive_answer("How much vacation can I keep for January?", [Hit(chunk, 1.0, 0.6)],
-                            query_vector=[0.1, 0.99], sentences=sentences)
+    chunk = {
+        "id": "c1",
+        "source": "p.md",
+        "title": "Leave",
+        "section": "Rollover",
+        "classification": "internal",
+        "text": "Leave > Rollover\n\nThe office is closed on federal holidays. "
+        "Up to 240 hours of annual leave carry over into the next year.",
+    }
+    sentences = {
+        "c1": [
+            ("The office is closed on federal holidays.", [1.0, 0.0]),
+            ("Up to 240 hours of annual leave carry over into the next year.", [0.0, 1.0]),
+        ]
+    }
+    out = extractive_answer(
+        "How much vacation can I keep for January?",
+        [Hit(chunk, 1.0, 0.6)],
+        query_vector=[0.1, 0.99],
+        sentences=sentences,
+    )
     assert out.startswith("Up to 240 hours") and "federal holidays" not in out
 
 
-@pytest.mark.parametrize("question,reason", [
-    ("Is the Kubeflow sandbox in Dublin still running?", "Dublin"),
-    ("What's the name of the Slack channel where the AI governance board posts agendas?", "specific detail"),
-])
+@pytest.mark.parametrize(
+    "question,reason",
+    [
+        ("Is the Kubeflow sandbox in Dublin still running?", "Dublin"),
+        ("What's the name of the Slack channel where the AI governance board posts agendas?", "specific detail"),
+    ],
+)
 def test_near_miss_questions_are_refused_with_what_is_missing(service, question, reason):
     answer = service.ask(question, record=False)
     assert answer.abstained, answer.text

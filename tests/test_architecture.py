@@ -1,5 +1,6 @@
 """The layering rules in ARCHITECTURE.md, checked on the source: the shells (Slack, CLI) call the
 core's methods and never reach its internals; ingest never imports bot."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,12 @@ INTERNALS = re.compile(r"\bservice\.(store|index|sessions|frameworks|router|embe
 
 
 def test_shells_do_not_reach_through_the_core():
-    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-             for path in SHELLS for n, line in enumerate(path.read_text().splitlines(), 1)
-             if INTERNALS.search(line) and not line.lstrip().startswith("#")]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in SHELLS
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if INTERNALS.search(line) and not line.lstrip().startswith("#")
+    ]
     assert not found, "\n".join(found)
 
 

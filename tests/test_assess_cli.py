@@ -1,4 +1,5 @@
 """The assessment through the core service and the CLI."""
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,15 @@ def service(built_index, embedder, tmp_path):
 
 
 def test_report_has_guidance_policies_and_citations(service):
-    report = service.assess({"mlops_expertise": "yes", "data_residency": "yes", "timeline": "months",
-                             "scale": "high", "differentiation": "specialized"})
+    report = service.assess(
+        {
+            "mlops_expertise": "yes",
+            "data_residency": "yes",
+            "timeline": "months",
+            "scale": "high",
+            "differentiation": "specialized",
+        }
+    )
     assert report["recommendation"] == "self_hosted"
     assert len(report["rationale"]) == 5 and all(r["effect"] for r in report["rationale"])
     assert "3-6 months" in report["guidance"]["cons"]["text"] or "3–6 months" in report["guidance"]["cons"]["text"]
@@ -45,7 +53,11 @@ def test_free_text_maps_to_options(service):
     found = service.interpret_reply("timeline", "we need something in production within a few weeks")
     assert found.value == "weeks"
     assert service.interpret_reply("timeline", "not sure").to_dict() == {
-        "value": "unsure", "confidence": 1.0, "confirm": False, "why": "“not sure” names the option “Not sure”"}
+        "value": "unsure",
+        "confidence": 1.0,
+        "confirm": False,
+        "why": "“not sure” names the option “Not sure”",
+    }
 
 
 @pytest.mark.slow  # ingests a fresh copy of the knowledge twice
@@ -65,9 +77,18 @@ def test_broken_framework_is_reported_on_ingest_and_last_valid_kept(knowledge_co
 
 def _cli(*args, home, stdin=None):
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT, timeout=300, input=stdin,
-        env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-             "USER": "tester"},
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        input=stdin,
+        env={
+            **os.environ,
+            "ADVISOR_HOME": str(home),
+            "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
+            "USER": "tester",
+        },
     )
 
 
@@ -94,8 +115,13 @@ def test_cli_non_interactive_interactive_history_and_export(built_index):
     finished = history[0]
     assert finished["status"] == "finished"
     assert {a["how"] for a in finished["answers"]} == {"cli"}
-    assert {a["question_id"]: a["value"] for a in finished["answers"]} == {"mlops_expertise": "yes", "data_residency": "no", "timeline": "weeks",
-                                   "scale": "high", "differentiation": "unsure"}
+    assert {a["question_id"]: a["value"] for a in finished["answers"]} == {
+        "mlops_expertise": "yes",
+        "data_residency": "no",
+        "timeline": "weeks",
+        "scale": "high",
+        "differentiation": "unsure",
+    }
 
     exported = _cli("assessments", "export", "--format", "csv", home=home)
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
@@ -111,9 +137,12 @@ def test_cli_interpret_json_and_bad_input(built_index):
     assert data["value"] == "low" and data["confirm"] is False
     none = json.loads(_cli("assess", "interpret", "timeline", "banana", "--json", home=home).stdout)
     assert none["value"] is None
-    for args, expected in ((("budget", "yes"), "Valid questions: mlops_expertise"),
-                           (("scale", ""), "empty"), (("scale", "x" * 5000), "at most 500"),
-                           (("scale", "\x01\x02\x7f"), "isn't readable text")):
+    for args, expected in (
+        (("budget", "yes"), "Valid questions: mlops_expertise"),
+        (("scale", ""), "empty"),
+        (("scale", "x" * 5000), "at most 500"),
+        (("scale", "\x01\x02\x7f"), "isn't readable text"),
+    ):
         bad = _cli("assess", "interpret", *args, "--json", home=home)
         assert bad.returncode != 0 and expected in bad.stderr and not bad.stdout
 
@@ -129,6 +158,11 @@ def test_cli_confirmation_accepts_the_option_number(built_index):
     assert "That reply is empty" in run.stdout
     history = json.loads(_cli("assess", "history", "--json", home=home).stdout)
     answers = {a["question_id"]: a["value"] for a in history[0]["answers"]}
-    assert answers == {"mlops_expertise": "no", "data_residency": "no", "timeline": "unsure", "scale": "medium",
-                       "differentiation": "unsure"}
+    assert answers == {
+        "mlops_expertise": "no",
+        "data_residency": "no",
+        "timeline": "unsure",
+        "scale": "medium",
+        "differentiation": "unsure",
+    }
     assert "What would change the answer" in run.stdout

@@ -1,6 +1,7 @@
 """The one assessment conversation, driven through the core service: what a typed reply does
 (the issue's anecdotes included), the confirmation step, bad input, and a model as classifier
 routed like any request."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,13 +35,29 @@ def test_anecdotes_from_the_issue(service):
     denied = service.interpret_reply("mlops_expertise", "nobody here has run models in production")
     assert (denied.value, denied.confirm) == ("no", False)
     framework = service.frameworks.get()
-    result = assess(framework, {"mlops_expertise": "no", "data_residency": "yes", "timeline": "weeks",
-                                "scale": "low", "differentiation": "generic"})
+    result = assess(
+        framework,
+        {
+            "mlops_expertise": "no",
+            "data_residency": "yes",
+            "timeline": "weeks",
+            "scale": "low",
+            "differentiation": "generic",
+        },
+    )
     assert result.recommendation == "hybrid" and any("decided the recommendation" in r for r in result.rules)
 
 
-@pytest.mark.parametrize("reply, value", [("a month", "weeks"), ("6 weeks", "weeks"), ("half a year", "months"),
-                                          ("it depends", "unsure"), ("not sure", "unsure")])
+@pytest.mark.parametrize(
+    "reply, value",
+    [
+        ("a month", "weeks"),
+        ("6 weeks", "weeks"),
+        ("half a year", "months"),
+        ("it depends", "unsure"),
+        ("not sure", "unsure"),
+    ],
+)
 def test_durations_and_hedges(service, reply, value):
     assert service.interpret_reply("timeline", reply).value == value
 

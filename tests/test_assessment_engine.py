@@ -8,7 +8,12 @@ import pytest
 
 from bot.assessment.engine import InvalidAnswer, assess, validate_answer
 from bot.assessment.framework import (
-    CONTRACT_QUESTIONS, UNSURE, Citation, FrameworkError, load_framework, parse_framework,
+    CONTRACT_QUESTIONS,
+    UNSURE,
+    Citation,
+    FrameworkError,
+    load_framework,
+    parse_framework,
 )
 
 SHIPPED = Path(__file__).resolve().parent.parent / "knowledge" / "assessment.yaml"
@@ -138,9 +143,7 @@ def test_missing_answers_count_as_unsure(fw):
     partial = {"mlops_expertise": "yes", "scale": "high"}
     explicit = {**{q: UNSURE for q in fw.question_ids}, **partial}
     assert assess(fw, partial).to_dict() == assess(fw, explicit).to_dict()
-    assert [r.answer for r in assess(fw, partial).rationale] == [
-        explicit[q] for q in fw.question_ids
-    ]
+    assert [r.answer for r in assess(fw, partial).rationale] == [explicit[q] for q in fw.question_ids]
 
 
 def test_all_unsure_is_paas_with_zero_confidence(fw):
@@ -180,8 +183,17 @@ def test_citations_cover_answered_questions_and_recommended_approach(fw):
 
 def test_to_dict_shape(fw):
     data = assess(fw, ALL_PAAS).to_dict()
-    assert set(data) == {"recommendation", "scores", "confidence", "rationale", "conflicts", "citations", "rules",
-                         "excluded", "what_would_change"}
+    assert set(data) == {
+        "recommendation",
+        "scores",
+        "confidence",
+        "rationale",
+        "conflicts",
+        "citations",
+        "rules",
+        "excluded",
+        "what_would_change",
+    }
     assert set(data["rationale"][0]) == {"question", "answer", "effect"}
     assert set(data["citations"][0]) == {"document", "section"}
 
@@ -276,8 +288,10 @@ def test_residency_without_mlops_and_everything_else_paas_is_hybrid_and_says_whi
     assert "Question 2: Data residency" in decided[0]
     residency = next(line for line in result.rationale if line.question == "data_residency")
     assert "rules out PaaS" in residency.effect
-    assert Citation("strategy/genai-implementation-approaches.md",
-                    "Decision Framework > Question 2: Data residency") in result.citations
+    assert (
+        Citation("strategy/genai-implementation-approaches.md", "Decision Framework > Question 2: Data residency")
+        in result.citations
+    )
 
 
 def test_rules_quote_sections_that_exist(fw):
@@ -303,7 +317,9 @@ def _headings():
 
 
 def test_rules_that_would_exclude_every_approach_are_refused():
-    text = SHIPPED.read_text(encoding="utf-8") + """
+    text = (
+        SHIPPED.read_text(encoding="utf-8")
+        + """
   - id: nothing_left
     title: "Too strict"
     when: {data_residency: "yes"}
@@ -312,6 +328,7 @@ def test_rules_that_would_exclude_every_approach_are_refused():
     cite:
       - {document: strategy/genai-implementation-approaches.md, section: "Decision Framework"}
 """
+    )
     with pytest.raises(FrameworkError, match="exclude every approach"):
         parse_framework(text, "assessment.yaml")
 

@@ -6,6 +6,7 @@ Thresholds, examples and cues were tuned on the dev replies only; the test split
 held out. The floors below are what each split measured when this was written; the test floors
 are what it measured, not a target it was fitted to.
 """
+
 from __future__ import annotations
 
 from collections import Counter

@@ -263,8 +263,12 @@ def test_what_if_is_a_new_finished_copy_and_the_original_is_kept(sessions):
     assert sessions.get(s.id).to_dict() == before
     assert sessions.what_if_of(copy.id)["parent_id"] == s.id
     assert {h.id for h in sessions.history("u1")} == {s.id, copy.id}
-    for user, q, v, code in (("u2", "timeline", "months", "not_owner"), ("u1", "timeline", "soon", "invalid_value"),
-                             ("u1", "budget", "x", "invalid_question"), ("u1", "timeline", "unsure", "same_answer")):
+    for user, q, v, code in (
+        ("u2", "timeline", "months", "not_owner"),
+        ("u1", "timeline", "soon", "invalid_value"),
+        ("u1", "budget", "x", "invalid_question"),
+        ("u1", "timeline", "unsure", "same_answer"),
+    ):
         with pytest.raises(AssessmentError) as info:
             sessions.what_if(s.id, user, q, v)
         assert info.value.code == code

@@ -1,5 +1,6 @@
 """Model backends over real HTTP (a local OpenAI-compatible server), faults and fallback,
 hybrid routing and redaction."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,7 +56,7 @@ def test_openai_compatible_answers_with_clean_citations(server, make_service):
     request = server.requests[0]
     system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
     assert "ONLY from the numbered sources" in system and "data, not instructions" in system
-    assert "<source id=\"1\">\ntitle: GenAI Implementation Approaches" in user and f"Question: {PAAS_QUESTION}" in user
+    assert '<source id="1">\ntitle: GenAI Implementation Approaches' in user and f"Question: {PAAS_QUESTION}" in user
     row = svc.store.answer(answer.id)
     assert row["backend"] == "openai_compatible:mock"
     assert (row["prompt_tokens"], row["completion_tokens"]) == (42, 7)
@@ -102,8 +103,9 @@ def test_azure_openai_deployment(monkeypatch, server, make_service):
 
 
 def test_confidential_source_never_reaches_paas(monkeypatch, server, local_server, make_service):
-    svc = _paas(monkeypatch, server, make_service, llm_local="openai_compatible:local",
-                llm_base_url=local_server.url + "/v1")
+    svc = _paas(
+        monkeypatch, server, make_service, llm_local="openai_compatible:local", llm_base_url=local_server.url + "/v1"
+    )
     answer = svc.ask(CONFIDENTIAL_QUESTION)
     assert any(s["classification"] == "confidential" for s in answer.sources) or "confidential" in answer.route_reason
     assert server.requests == []
@@ -123,8 +125,12 @@ def test_personal_data_in_question_stays_local_or_extractive(monkeypatch, server
 def test_sensitive_request_never_falls_back_to_paas(server, local_server, make_service, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-    svc = make_service(llm="openai_compatible:local", llm_base_url=local_server.url + "/v1",
-                       llm_fallback="openai:gpt-test", llm_retries=0)
+    svc = make_service(
+        llm="openai_compatible:local",
+        llm_base_url=local_server.url + "/v1",
+        llm_fallback="openai:gpt-test",
+        llm_retries=0,
+    )
     local_server.play("500")
     answer = svc.ask("My key is sk-proj-abcdefghijklmnopqrstuvwxyz123456, which hybrid pros apply?")
     assert server.requests == [] and answer.backend == "extractive"
@@ -160,10 +166,15 @@ def test_redaction_of_each_kind(text, kind):
     assert f"[REDACTED {kind.upper()}]" in masked
 
 
-@pytest.mark.parametrize("text", [
-    "What are the pros of PaaS in 2026?", "Budget of $10,000 per month", "ISO 27001 and SOC 2",
-    "Order 12345 shipped on 2026-03-01",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What are the pros of PaaS in 2026?",
+        "Budget of $10,000 per month",
+        "ISO 27001 and SOC 2",
+        "Order 12345 shipped on 2026-03-01",
+    ],
+)
 def test_no_false_positives(text):
     assert find_sensitive(text) == []
 
@@ -221,8 +232,9 @@ def test_reranking_reorders_and_never_shows_confidential_chunks_to_paas(monkeypa
     plain = make_service(top_k=6).retrieve("What are the pros of a hybrid strategy?")
     answer = svc.ask("What are the pros of a hybrid strategy?", record=False)
     rerank_request = next(r for r in server.requests if "rank passages" in r["messages"][0]["content"])
-    confidential = [h.chunk["text"].partition("\n\n")[2][:60] for h in plain.hits
-                    if h.chunk.get("classification") == "confidential"]
+    confidential = [
+        h.chunk["text"].partition("\n\n")[2][:60] for h in plain.hits if h.chunk.get("classification") == "confidential"
+    ]
     assert all(text not in rerank_request["messages"][-1]["content"] for text in confidential)
     assert answer.retrieved and answer.retrieved[0]["id"] != plain.hits[0].id or len(plain.hits) < 2
 

@@ -1,5 +1,6 @@
 """Every Block Kit payload the bot renders parses and validates with slack_sdk's own models (field
 limits, required fields, element types), with ordinary and hostile content."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -25,14 +26,22 @@ def _report(text: str) -> dict:
     framework = _framework()
     first = framework.questions[0]
     part = {"document": "strategy/x.md", "section": "Pros", "text": text}
-    return {"recommendation": next(iter(framework.approaches)), "confidence": 0.7, "scores": {"hybrid": 2.0},
-            "rationale": [{"question": first.id, "effect": text}], "conflicts": [text], "next_steps": [text],
-            "guidance": {"pros": part, "cons": part, "when": part},
-            "policies": [{"source": "policies/p.md", "section": "S", "title": "P", "because": text, "excerpt": text}],
-            "citations": [{"document": "strategy/x.md", "section": "Pros"}]}
+    return {
+        "recommendation": next(iter(framework.approaches)),
+        "confidence": 0.7,
+        "scores": {"hybrid": 2.0},
+        "rationale": [{"question": first.id, "effect": text}],
+        "conflicts": [text],
+        "next_steps": [text],
+        "guidance": {"pros": part, "cons": part, "when": part},
+        "policies": [{"source": "policies/p.md", "section": "S", "title": "P", "because": text, "excerpt": text}],
+        "citations": [{"document": "strategy/x.md", "section": "Pros"}],
+    }
 
 
-@pytest.mark.parametrize("text", ["Use **PaaS** for speed [1].", HOSTILE_TEXT, "x" * 9000], ids=["plain", "hostile", "long"])
+@pytest.mark.parametrize(
+    "text", ["Use **PaaS** for speed [1].", HOSTILE_TEXT, "x" * 9000], ids=["plain", "hostile", "long"]
+)
 def test_every_message_payload_validates(text):
     answer = hostile_answer(text)
     validate(blocks.answer_blocks(answer))
@@ -52,7 +61,11 @@ def test_every_message_payload_validates(text):
     validate(assessment_blocks.share_blocks(framework, _report(text), "U1"))
     validate(assessment_blocks.history_blocks(framework, [session], start_button=True))
     question = framework.questions[0]
-    validate(assessment_blocks.question_blocks(SimpleNamespace(id="s1", step=0), question, len(framework.questions), note=text[:100]))
+    validate(
+        assessment_blocks.question_blocks(
+            SimpleNamespace(id="s1", step=0), question, len(framework.questions), note=text[:100]
+        )
+    )
     validate(assessment_blocks.confirm_blocks(SimpleNamespace(id="s1", step=0), question, question.options[0].value))
     validate(assessment_blocks.resume_blocks(SimpleNamespace(id="s1", step=1), len(framework.questions)))
 
@@ -60,6 +73,8 @@ def test_every_message_payload_validates(text):
 def test_home_views_validate():
     status = {"documents": 3, "chunks": 9, "last_run": {"finished_at": "2026-11-29T10:00", "status": "ok"}}
     runs = [{"finished_at": "2026-11-29T10:00:00", "status": "ok", "added": 1, "seconds": 2.0}]
-    for view in (blocks.home_view(status, is_admin=True, runs=runs, notice="n"),
-                 blocks.home_view(None, is_admin=False)):
+    for view in (
+        blocks.home_view(status, is_admin=True, runs=runs, notice="n"),
+        blocks.home_view(None, is_admin=False),
+    ):
         View(**view).validate_json()

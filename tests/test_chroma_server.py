@@ -1,4 +1,5 @@
 """ADVISOR_CHROMA_URL: the same ingest and retrieval against a Chroma server (`chroma run`)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """The ONNX backend gives the same vectors as sentence-transformers on torch."""
+
 from __future__ import annotations
 
 import subprocess
@@ -28,9 +29,11 @@ def test_onnx_matches_torch(tmp_path):
 
 def test_query_embedding_does_not_import_torch(tmp_path):
     Embedder(backend="onnx", cache_dir=tmp_path).embed(["export the graph once"])
-    code = ("import sys; from ingest.embeddings import Embedder; "
-            f"Embedder(backend='onnx', cache_dir={str(tmp_path)!r}).embed_query('hello'); "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; from ingest.embeddings import Embedder; "
+        f"Embedder(backend='onnx', cache_dir={str(tmp_path)!r}).embed_query('hello'); "
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip() == "False", out.stderr
 

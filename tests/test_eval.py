@@ -1,5 +1,6 @@
 """The evaluation set (tests/eval/questions.yaml): its shape, the scoring rules, and the floors
 that CI enforces on the held-out test split, per corpus."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,23 +49,28 @@ def test_evidence_matching():
     assert contains_evidence("Title > Sec\n\nSpend **over $5,000** needs the CFO.", "spend over $5,000 needs")
     assert not contains_evidence("Spend needs approval.", "spend over $5,000 needs")
     # a chunk boundary that cut the quote: most of it, contiguous, still counts
-    assert contains_evidence("the request must include the ticket number and", "the request must include the ticket number and the owner")
+    assert contains_evidence(
+        "the request must include the ticket number and", "the request must include the ticket number and the owner"
+    )
     assert not contains_evidence("", "anything")
 
 
 def test_scoring_counts_rank_shown_and_abstention():
     def answer(text, retrieved, abstained=False, sources=()):
-        return SimpleNamespace(text=text, retrieved=[{"text": t} for t in retrieved], abstained=abstained,
-                               sources=list(sources))
+        return SimpleNamespace(
+            text=text, retrieved=[{"text": t} for t in retrieved], abstained=abstained, sources=list(sources)
+        )
 
     replies = {
         "a": answer("x", ["nothing", "the CFO approves spend"], sources=[{"text": "the CFO approves spend"}]),
         "b": answer("not covered", ["nothing"], abstained=True),
         "u": answer("made up", ["nothing"]),
     }
-    questions = [EvalQuestion("a", "c", "a", "dev", True, "d", "CFO approves spend"),
-                 EvalQuestion("b", "c", "b", "dev", True, "d", "a quote that is nowhere"),
-                 EvalQuestion("u", "c", "u", "dev", False)]
+    questions = [
+        EvalQuestion("a", "c", "a", "dev", True, "d", "CFO approves spend"),
+        EvalQuestion("b", "c", "b", "dev", True, "d", "a quote that is nowhere"),
+        EvalQuestion("u", "c", "u", "dev", False),
+    ]
     row = score_corpus(lambda q, mode: replies[q], questions, modes=["hybrid"])["hybrid"]
     assert row["hit@1"] == 0 and row["hit@3"] == 0.5 and row["mrr"] == 0.25
     assert row["shown"] == 1.0 and row["false_abstain"] == 0.5 and row["abstain_unanswerable"] == 0.0
@@ -88,17 +94,23 @@ def test_test_split_meets_the_floors(tmp_path_factory, embedder):
         assert hybrid["hit@5"] >= max(rows["dense"]["hit@5"], rows["keyword"]["hit@5"]) - 0.05, corpus
 
 
-@pytest.mark.parametrize("content,message", [
-    ("questions: [", "cannot read"),
-    ("- just a list", "'questions' list"),
-    ("corpora: {k: .}\nquestions:\n  - corpus: k\n", "question 1 needs 'question'"),
-    ("corpora: {k: .}\nquestions:\n  - {question: q, corpus: other}\n", "corpus 'other'"),
-    ("corpora: {k: .}\nquestions:\n  - {question: q, corpus: k}\n", "needs 'evidence'"),
-    ("corpora: {k: .}\nquestions:\n  - {question: q, corpus: k, answerable: false, split: later}\n", "split"),
-    ("corpora: {k: .}\nquestions:\n  - {id: a, question: q, corpus: k, answerable: false}\n"
-     "  - {id: a, question: r, corpus: k, answerable: false}\n", "duplicate id"),
-    ("corpora: {}\nquestions: []\nfloors: {precision: 1}\n", "unknown floors"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("questions: [", "cannot read"),
+        ("- just a list", "'questions' list"),
+        ("corpora: {k: .}\nquestions:\n  - corpus: k\n", "question 1 needs 'question'"),
+        ("corpora: {k: .}\nquestions:\n  - {question: q, corpus: other}\n", "corpus 'other'"),
+        ("corpora: {k: .}\nquestions:\n  - {question: q, corpus: k}\n", "needs 'evidence'"),
+        ("corpora: {k: .}\nquestions:\n  - {question: q, corpus: k, answerable: false, split: later}\n", "split"),
+        (
+            "corpora: {k: .}\nquestions:\n  - {id: a, question: q, corpus: k, answerable: false}\n"
+            "  - {id: a, question: r, corpus: k, answerable: false}\n",
+            "duplicate id",
+        ),
+        ("corpora: {}\nquestions: []\nfloors: {precision: 1}\n", "unknown floors"),
+    ],
+)
 def test_bad_question_files(tmp_path, content, message):
     path = tmp_path / "q.yaml"
     path.write_text(content)

@@ -2,6 +2,7 @@
 end with a recording stand-in: a guest, a member in a channel shared with another organisation,
 a member in a DM, members inside and outside an allowed user group; confidential chunks and the
 probe set's positives never reach the PaaS, everyday questions do."""
+
 from __future__ import annotations
 
 import json
@@ -87,10 +88,16 @@ def test_audience_rules():
     assert not guest.allows({"classification": "confidential", "audience": None})
 
 
-@pytest.mark.parametrize("value,error", [
-    ("admins", "audience must be"), ({"groups": ["U123"]}, "starting with S"),
-    ({"channels": "general"}, "starting with C"), ({"teams": ["T1"]}, "audience must be"), ([], "audience must be"),
-])
+@pytest.mark.parametrize(
+    "value,error",
+    [
+        ("admins", "audience must be"),
+        ({"groups": ["U123"]}, "starting with S"),
+        ({"channels": "general"}, "starting with C"),
+        ({"teams": ["T1"]}, "audience must be"),
+        ([], "audience must be"),
+    ],
+)
 def test_bad_audience_front_matter_is_a_clear_error(value, error):
     doc = "---\n" + yaml.safe_dump({"title": "X", "audience": value}) + "---\n# X\n\nText."
     with pytest.raises(LoadError, match=error):
@@ -171,7 +178,9 @@ def paas(monkeypatch, built_index, embedder):
     with MockOpenAI(reply="Here is the answer [1].", delay=0.01) as server:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-        service = AdvisorService(built_index.model_copy(update={"llm": "openai:gpt-test", "llm_retries": 0}), embedder=embedder)
+        service = AdvisorService(
+            built_index.model_copy(update={"llm": "openai:gpt-test", "llm_retries": 0}), embedder=embedder
+        )
         yield service, server
 
 
@@ -220,13 +229,23 @@ def test_cli_as_user_sees_what_that_slack_user_would(governed, mock_slack, tmp_p
     from .conftest import ROOT
 
     mock_slack.add_user("UCLIGUEST", is_restricted=True)
-    env = {**os.environ, "ADVISOR_HOME": str(governed.settings.home),
-           "ADVISOR_KNOWLEDGE_DIR": str(governed.settings.knowledge_dir),
-           "SLACK_BOT_TOKEN": mock_slack.bot_token, "SLACK_API_URL": mock_slack.api_url}
+    env = {
+        **os.environ,
+        "ADVISOR_HOME": str(governed.settings.home),
+        "ADVISOR_KNOWLEDGE_DIR": str(governed.settings.knowledge_dir),
+        "SLACK_BOT_TOKEN": mock_slack.bot_token,
+        "SLACK_API_URL": mock_slack.api_url,
+    }
 
     def ask(*extra):
-        out = subprocess.run([sys.executable, "-m", "bot", "ask", MERGER_Q, "--json", *extra], capture_output=True,
-                             text=True, cwd=ROOT, env=env, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", MERGER_Q, "--json", *extra],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 

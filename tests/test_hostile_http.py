@@ -1,5 +1,6 @@
 """Hostile HTTP requests to the bot's real server: each gets a short 4xx (never a 500 with a
 traceback), rejected bodies are never logged, and events for another workspace are ignored."""
+
 from __future__ import annotations
 
 import http.client
@@ -45,8 +46,11 @@ def test_unsigned_large_body_is_refused_without_logging_it(bot, caplog):
     assert "HOSTILE-MARKER" not in caplog.text
 
 
-@pytest.mark.parametrize("timestamps", [["abc"], ["1", "2"], [""], ["12.5"], ["-1"]],
-                         ids=["letters", "two-headers", "empty", "decimal", "negative"])
+@pytest.mark.parametrize(
+    "timestamps",
+    [["abc"], ["1", "2"], [""], ["12.5"], ["-1"]],
+    ids=["letters", "two-headers", "empty", "decimal", "negative"],
+)
 def test_malformed_timestamps_get_401(bot, timestamps):
     body = json.dumps(bot.sender.envelope(mention("hi")))
     headers = [("Content-Type", "application/json"), ("X-Slack-Signature", sign("test-signing-secret", "1", body))]
@@ -63,18 +67,22 @@ def test_malformed_signatures_get_401(bot, signature):
 
 
 def test_stale_timestamp_gets_401(bot):
-    reply = bot.sender.post(json.dumps(bot.sender.envelope(mention("hi"))), "application/json",
-                            timestamp=int(time.time()) - 3600)
+    reply = bot.sender.post(
+        json.dumps(bot.sender.envelope(mention("hi"))), "application/json", timestamp=int(time.time()) - 3600
+    )
     assert reply.status == 401
 
 
-@pytest.mark.parametrize("body,content_type,reason", [
-    ('{"type": "event_callback", ', "application/json", "malformed JSON"),
-    ("[1, 2, 3]", "application/json", "not an object"),
-    ("hello=world", "application/x-www-form-urlencoded", "not a Slack event"),
-    (urlencode({"payload": "{not json"}), "application/x-www-form-urlencoded", "payload is not JSON"),
-    (urlencode({"payload": "[1]"}), "application/x-www-form-urlencoded", "payload is not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "body,content_type,reason",
+    [
+        ('{"type": "event_callback", ', "application/json", "malformed JSON"),
+        ("[1, 2, 3]", "application/json", "not an object"),
+        ("hello=world", "application/x-www-form-urlencoded", "not a Slack event"),
+        (urlencode({"payload": "{not json"}), "application/x-www-form-urlencoded", "payload is not JSON"),
+        (urlencode({"payload": "[1]"}), "application/x-www-form-urlencoded", "payload is not a JSON object"),
+    ],
+)
 def test_signed_but_malformed_bodies_get_400(bot, body, content_type, reason):
     reply = bot.sender.post(body, content_type)
     assert reply.status == 400 and reason in reply.body

@@ -1,6 +1,7 @@
 """Hostile document text and hostile model output through every Slack renderer: nothing the bot
 posts may ping (@channel, @here, @everyone, a user, a user group), link to a channel, or hide
 where a link leads. Only http(s) and mailto targets become links, and their host is shown."""
+
 from __future__ import annotations
 
 import json
@@ -59,10 +60,25 @@ def assert_no_specials(payload, allowed_users: tuple[str, ...] = ()) -> None:
 
 
 def hostile_answer(text: str = HOSTILE_TEXT) -> Answer:
-    return Answer(question=HOSTILE_TEXT, text=text, abstained=False, backend="extractive",
-                  route="extractive", route_reason=HOSTILE_TEXT, id="a1b2c3",
-                  sources=[{"n": 1, "source": "policies/[x](!channel).md", "title": HOSTILE_TEXT,
-                            "section": "[s](!here) > <!everyone>", "text": HOSTILE_TEXT, "score": 0.5}])
+    return Answer(
+        question=HOSTILE_TEXT,
+        text=text,
+        abstained=False,
+        backend="extractive",
+        route="extractive",
+        route_reason=HOSTILE_TEXT,
+        id="a1b2c3",
+        sources=[
+            {
+                "n": 1,
+                "source": "policies/[x](!channel).md",
+                "title": HOSTILE_TEXT,
+                "section": "[s](!here) > <!everyone>",
+                "text": HOSTILE_TEXT,
+                "score": 0.5,
+            }
+        ],
+    )
 
 
 def test_markdown_link_to_a_special_stays_text():
@@ -74,15 +90,23 @@ def test_markdown_link_to_a_special_stays_text():
 
 
 def test_web_and_mail_links_still_become_links_with_their_host_shown():
-    assert blocks.to_mrkdwn("[the guide](https://docs.example.com/g?a=1&b=2)") == \
-        "<https://docs.example.com/g?a=1&amp;b=2|the guide> (docs.example.com)"
-    assert blocks.to_mrkdwn("[Reset your password here](http://evil.example/sso)") == \
-        "<http://evil.example/sso|Reset your password here> (evil.example)"
+    assert (
+        blocks.to_mrkdwn("[the guide](https://docs.example.com/g?a=1&b=2)")
+        == "<https://docs.example.com/g?a=1&amp;b=2|the guide> (docs.example.com)"
+    )
+    assert (
+        blocks.to_mrkdwn("[Reset your password here](http://evil.example/sso)")
+        == "<http://evil.example/sso|Reset your password here> (evil.example)"
+    )
     # a label that already names the host is not repeated
-    assert blocks.to_mrkdwn("[docs.example.com](https://docs.example.com/x)") == \
-        "<https://docs.example.com/x|docs.example.com>"
-    assert blocks.to_mrkdwn("[write to us](mailto:ai@example.com)") == \
-        "<mailto:ai@example.com|write to us> (ai@example.com)"
+    assert (
+        blocks.to_mrkdwn("[docs.example.com](https://docs.example.com/x)")
+        == "<https://docs.example.com/x|docs.example.com>"
+    )
+    assert (
+        blocks.to_mrkdwn("[write to us](mailto:ai@example.com)")
+        == "<mailto:ai@example.com|write to us> (ai@example.com)"
+    )
     # emphasis characters inside a URL are left alone
     assert blocks.to_mrkdwn("[a](https://x.example/a_b_c*d*)") == "<https://x.example/a_b_c*d*|a> (x.example)"
     # other schemes stay text
@@ -90,29 +114,43 @@ def test_web_and_mail_links_still_become_links_with_their_host_shown():
     assert blocks.to_mrkdwn("[f](slack://channel?id=C1)") == "[f](slack://channel?id=C1)"
 
 
-@pytest.mark.parametrize("render", [
-    lambda a: blocks.answer_blocks(a),
-    lambda a: blocks.answer_fallback(a),
-    lambda a: blocks.partial_text(a.text),
-    lambda a: blocks.sources_blocks(a.sources, abstained=False),
-    lambda a: blocks.sources_blocks(a.sources, abstained=True),
-], ids=["answer_blocks", "answer_fallback", "partial_text", "sources", "closest_documents"])
+@pytest.mark.parametrize(
+    "render",
+    [
+        lambda a: blocks.answer_blocks(a),
+        lambda a: blocks.answer_fallback(a),
+        lambda a: blocks.partial_text(a.text),
+        lambda a: blocks.sources_blocks(a.sources, abstained=False),
+        lambda a: blocks.sources_blocks(a.sources, abstained=True),
+    ],
+    ids=["answer_blocks", "answer_fallback", "partial_text", "sources", "closest_documents"],
+)
 def test_answer_renderers_with_hostile_document_and_model_text(render):
     assert_no_specials(render(hostile_answer()))
 
 
 def test_home_view_with_hostile_status_and_runs():
-    status = {"documents": 1, "chunks": 2, "embedding_model": HOSTILE_TEXT, "llm": HOSTILE_TEXT,
-              "llm_local": HOSTILE_TEXT,
-              "last_run": {"finished_at": HOSTILE_TEXT, "status": HOSTILE_TEXT, "added": 1}}
+    status = {
+        "documents": 1,
+        "chunks": 2,
+        "embedding_model": HOSTILE_TEXT,
+        "llm": HOSTILE_TEXT,
+        "llm_local": HOSTILE_TEXT,
+        "last_run": {"finished_at": HOSTILE_TEXT, "status": HOSTILE_TEXT, "added": 1},
+    }
     runs = [{"finished_at": HOSTILE_TEXT, "status": HOSTILE_TEXT, "added": 1, "seconds": 1.0}]
     view = blocks.home_view(status, is_admin=True, runs=runs, notice=blocks.escape(HOSTILE_TEXT))
     assert_no_specials(view)
 
 
 def test_ingest_summaries_with_hostile_names_and_errors():
-    report = IngestReport(added=[HOSTILE_TEXT], updated=[HOSTILE_TEXT], removed=[HOSTILE_TEXT],
-                          failed=[{"path": HOSTILE_TEXT, "error": HOSTILE_TEXT}] * 20, chunks=3)
+    report = IngestReport(
+        added=[HOSTILE_TEXT],
+        updated=[HOSTILE_TEXT],
+        removed=[HOSTILE_TEXT],
+        failed=[{"path": HOSTILE_TEXT, "error": HOSTILE_TEXT}] * 20,
+        chunks=3,
+    )
     assert_no_specials(blocks.ingest_summary_blocks(report))
     assert_no_specials(blocks.ingest_report_text({**report.to_dict(), "failed": report.failed}))
     result = SimpleNamespace(report=report, replaced=True, source=HOSTILE_TEXT)
@@ -131,17 +169,28 @@ def test_assessment_report_and_share_with_hostile_policy_text():
     first = next(iter(framework.questions)) if isinstance(framework.questions, dict) else framework.questions[0]
     part = {"document": HOSTILE_TEXT, "section": HOSTILE_TEXT, "text": HOSTILE_TEXT}
     report = {
-        "recommendation": "hybrid", "title": HOSTILE_TEXT, "confidence": 0.7,
+        "recommendation": "hybrid",
+        "title": HOSTILE_TEXT,
+        "confidence": 0.7,
         "scores": {"hybrid": 2.0},
         "rationale": [{"question": getattr(first, "id", "x"), "effect": HOSTILE_TEXT}],
-        "conflicts": [HOSTILE_TEXT], "next_steps": [HOSTILE_TEXT],
+        "conflicts": [HOSTILE_TEXT],
+        "next_steps": [HOSTILE_TEXT],
         "guidance": {"pros": part, "cons": part, "when": part},
-        "policies": [{"source": HOSTILE_TEXT, "section": HOSTILE_TEXT, "title": HOSTILE_TEXT,
-                      "because": HOSTILE_TEXT, "excerpt": HOSTILE_TEXT}],
+        "policies": [
+            {
+                "source": HOSTILE_TEXT,
+                "section": HOSTILE_TEXT,
+                "title": HOSTILE_TEXT,
+                "because": HOSTILE_TEXT,
+                "excerpt": HOSTILE_TEXT,
+            }
+        ],
         "citations": [{"document": HOSTILE_TEXT, "section": HOSTILE_TEXT}],
     }
-    session = SimpleNamespace(id="s1", step=0, answers={HOSTILE_TEXT: HOSTILE_TEXT}, result=report,
-                              updated_at=HOSTILE_TEXT)
+    session = SimpleNamespace(
+        id="s1", step=0, answers={HOSTILE_TEXT: HOSTILE_TEXT}, result=report, updated_at=HOSTILE_TEXT
+    )
     titles = {HOSTILE_TEXT: HOSTILE_TEXT}
     assert_no_specials(assessment_blocks.result_blocks(framework, report, session, share="C1", titles=titles))
     assert_no_specials(assessment_blocks.result_blocks(framework, report, session, pick_channel=True, titles=titles))

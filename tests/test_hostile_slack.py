@@ -1,6 +1,7 @@
 """Hostile document text and hostile model output, end to end over real HTTP: a document that
 links to Slack specials is ingested, a user mentions the bot, and nothing the bot sends to the
 (mock) Slack Web API may ping a channel, a user or a group."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,8 +57,9 @@ def test_hostile_document_never_pings_from_an_answer(make_bot, hostile_service):
 def test_hostile_model_output_never_pings(make_bot, hostile_service, monkeypatch):
     reply = "Ask " + " ".join(HOSTILE) + " [1]."
     with MockOpenAI(reply=reply, delay=0.01) as server:
-        settings = hostile_service.settings.model_copy(update={
-            "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 0})
+        settings = hostile_service.settings.model_copy(
+            update={"llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 0}
+        )
         service = AdvisorService(settings, embedder=hostile_service.embedder)
         bot = make_bot(service=service)
         event = mention(QUESTION, channel="CMODEL")

@@ -1,4 +1,5 @@
 """Ingest: loaders, chunking, incremental sync, bad input, locking, crashes, concurrency."""
+
 from __future__ import annotations
 
 import io
@@ -50,6 +51,7 @@ def _write(folder: Path, name: str, content: str | bytes) -> Path:
 
 
 # --- loaders ------------------------------------------------------------------------------
+
 
 def test_markdown_front_matter_tags_and_links():
     doc = load_bytes("data-residency.md", POLICY.encode())
@@ -126,11 +128,14 @@ def test_bad_inputs_raise_clear_errors(name, data, reason):
 
 # --- chunking -----------------------------------------------------------------------------
 
+
 def test_chunks_follow_headings_and_fit_the_window():
     count = token_counter(default_model_path())
-    body = "# Guide\n\nIntro.\n\n## Part A\n\n" + " ".join(
-        f"Sentence number {i} explains a rule about data handling." for i in range(120)
-    ) + "\n\n### Detail\n\nShort detail.\n\n```\n# not a heading\n```\n"
+    body = (
+        "# Guide\n\nIntro.\n\n## Part A\n\n"
+        + " ".join(f"Sentence number {i} explains a rule about data handling." for i in range(120))
+        + "\n\n### Detail\n\nShort detail.\n\n```\n# not a heading\n```\n"
+    )
     chunks = chunk_document("Guide", body, count, max_tokens=128, overlap_tokens=24)
     sections = {c.section for c in chunks}
     assert sections == {"", "Part A", "Part A > Detail"}
@@ -152,11 +157,16 @@ def test_split_sections_drops_title_h1():
 
 # --- sync ---------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def folder(tmp_path):
     kb = tmp_path / "kb"
     _write(kb, "policies/data-residency.md", POLICY)
-    _write(kb, "policies/spend.md", "---\ntitle: AI Spend\nclassification: internal\n---\n## Limits\nTeams may spend 1,000 dollars.\n")
+    _write(
+        kb,
+        "policies/spend.md",
+        "---\ntitle: AI Spend\nclassification: internal\n---\n## Limits\nTeams may spend 1,000 dollars.\n",
+    )
     _write(kb, "guide.txt", "Start with PaaS when you need results in weeks.")
     _write(kb, ".hidden.md", "ignored")
     return kb
@@ -179,7 +189,14 @@ def test_sync_is_incremental(folder, tmp_path, embedder):
     again = sync(folder, home, embedder=cold)
     assert again.to_dict()["unchanged"] == 3 and not cold.loaded
     assert again.to_dict() | {"seconds": 0} == {
-        "added": 0, "updated": 0, "unchanged": 3, "removed": 0, "failed": [], "chunks": 0, "seconds": 0}
+        "added": 0,
+        "updated": 0,
+        "unchanged": 3,
+        "removed": 0,
+        "failed": [],
+        "chunks": 0,
+        "seconds": 0,
+    }
 
     # Change one, delete one, add one.
     _write(folder, "guide.txt", "Start with PaaS when results are needed within weeks, not months.")
@@ -212,8 +229,15 @@ def test_every_bad_file_is_reported_and_the_rest_ingested(folder, tmp_path, embe
     report = sync(folder, tmp_path / "home", SyncOptions(max_file_mb=1), embedder=embedder)
     reasons = {f["path"]: f["error"] for f in report.failed}
     assert set(reasons) == {
-        "bad/broken.pdf", "bad/binary.md", "bad/empty.md", "bad/latin1.txt", "bad/front.md",
-        "bad/sheet.xlsx", "bad/sheet.odt", "bad/huge.md", "bad/unreadable.md",
+        "bad/broken.pdf",
+        "bad/binary.md",
+        "bad/empty.md",
+        "bad/latin1.txt",
+        "bad/front.md",
+        "bad/sheet.xlsx",
+        "bad/sheet.odt",
+        "bad/huge.md",
+        "bad/unreadable.md",
     }
     assert "PDF" in reasons["bad/broken.pdf"]
     assert "binary" in reasons["bad/binary.md"]
@@ -246,9 +270,16 @@ def test_second_ingest_is_refused_while_one_runs(folder, tmp_path, embedder):
     assert not IngestLock.busy(home)
     # Another process holding the lock is refused too, via the CLI with a non-zero exit.
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys,time; from filelock import FileLock; "
-         "l=FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(30)",
-         str(home / "ingest.lock")], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from filelock import FileLock; "
+            "l=FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(30)",
+            str(home / "ingest.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         out = _cli(["ingest", "--json"], home, folder)
@@ -259,7 +290,11 @@ def test_second_ingest_is_refused_while_one_runs(folder, tmp_path, embedder):
 
 def _cli(args, home, folder, **env):
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
         env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(folder), **env},
     )
 
@@ -285,8 +320,11 @@ def test_kill_minus_9_leaves_a_consistent_index_that_converges(tmp_path, embedde
         _write(kb, f"doc{i:03d}.md", f"# Doc {i}\n\n" + f"Paragraph about topic {i}. " * 60)
     home = tmp_path / "home"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "ingest", "--json"], cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(kb)},
+        [sys.executable, "-m", "bot", "ingest", "--json"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(kb)},
     )
     index = KnowledgeIndex(home)
     deadline = time.time() + 300
@@ -334,8 +372,11 @@ def test_queries_during_ingest_see_one_version(tmp_path, embedder):
     reader.start()
     try:
         for version in range(1, 6):
-            _write(kb, "rules.md", "# Rules\n\n" + "\n\n".join(
-                f"## Rule {i}\n\nVersion {version} of rule {i}." for i in range(12)))
+            _write(
+                kb,
+                "rules.md",
+                "# Rules\n\n" + "\n\n".join(f"## Rule {i}\n\nVersion {version} of rule {i}." for i in range(12)),
+            )
             sync(kb, home, embedder=embedder, index=index)
     finally:
         stop.set()
@@ -351,7 +392,9 @@ def test_real_corpora_ingest_without_errors(corpora_index):
     assert sum(s.endswith(".md") and "site-policy" in s for s in sources) > 50
     assert sum("18f-handbook" in s for s in sources) > 200
     cold = Embedder()
-    again = sync(settings.knowledge_dir, settings.home, SyncOptions(paths=corpus_paths(), exclude=NON_DOCUMENTS), embedder=cold)
+    again = sync(
+        settings.knowledge_dir, settings.home, SyncOptions(paths=corpus_paths(), exclude=NON_DOCUMENTS), embedder=cold
+    )
     assert len(again.unchanged) == len(sources) and again.failed == [] and not cold.loaded
 
 
@@ -378,36 +421,52 @@ def test_redirect_only_page_is_kept_findable():
 def test_plain_text_gets_sections_like_its_markdown_twin():
     from ingest.loaders import text_headings
 
-    text = ("Choosing an AI platform\n"
-            "This note compares two ways to run models.\n"
-            "Hosted APIs\n"
-            "Pros\n"
-            "Fast to start: no infrastructure to build.\n"
-            "Cons\n"
-            "Vendor lock-in: switching providers takes rework.\n"
-            "Running your own\n"
-            "Pros\n"
-            "Data stays inside: nothing leaves the network.\n"
-            "Cons\n"
-            "Slow to start: expect months of setup.\n"
-            "- a bullet line without a stop\n"
-            "Summary\n"
-            "Pick the one that fits your team.")
+    text = (
+        "Choosing an AI platform\n"
+        "This note compares two ways to run models.\n"
+        "Hosted APIs\n"
+        "Pros\n"
+        "Fast to start: no infrastructure to build.\n"
+        "Cons\n"
+        "Vendor lock-in: switching providers takes rework.\n"
+        "Running your own\n"
+        "Pros\n"
+        "Data stays inside: nothing leaves the network.\n"
+        "Cons\n"
+        "Slow to start: expect months of setup.\n"
+        "- a bullet line without a stop\n"
+        "Summary\n"
+        "Pick the one that fits your team."
+    )
     doc = load_bytes("platforms.txt", text.encode())
     assert doc.title == "Choosing an AI platform"
     headings = [ln for ln in doc.text.splitlines() if ln.startswith("#")]
-    assert headings == ["## Hosted APIs", "### Pros", "### Cons", "## Running your own", "### Pros", "### Cons",
-                        "## Summary"]
+    assert headings == [
+        "## Hosted APIs",
+        "### Pros",
+        "### Cons",
+        "## Running your own",
+        "### Pros",
+        "### Cons",
+        "## Summary",
+    ]
     assert "## - a bullet" not in doc.text
     # Prose without title-like lines is left as it was.
-    assert text_headings("One sentence here.\nAnother sentence there.") == (None, "One sentence here.\nAnother sentence there.")
+    assert text_headings("One sentence here.\nAnother sentence there.") == (
+        None,
+        "One sentence here.\nAnother sentence there.",
+    )
 
 
 def test_plain_text_sections_become_citations(tmp_path, embedder):
     folder = tmp_path / "kb"
-    _write(folder, "platforms.txt", "Choosing an AI platform\nIntro text here.\nHosted APIs\nPros\n"
-           "Fast to start: no infrastructure to build.\nCons\nVendor lock-in: switching takes rework.\n"
-           "Own hardware\nPros\nData stays inside.\nCons\nSlow to start: months of setup.\n")
+    _write(
+        folder,
+        "platforms.txt",
+        "Choosing an AI platform\nIntro text here.\nHosted APIs\nPros\n"
+        "Fast to start: no infrastructure to build.\nCons\nVendor lock-in: switching takes rework.\n"
+        "Own hardware\nPros\nData stays inside.\nCons\nSlow to start: months of setup.\n",
+    )
     home = tmp_path / "home"
     sync(folder, home, embedder=embedder)
     index = KnowledgeIndex(home)

@@ -1,5 +1,6 @@
 """The labelled probe set (tests/probes/sensitive.yaml): recall per kind and group, precision
 overall, against the targets (secrets ≥ 0.95, personal data ≥ 0.90, precision ≥ 0.95)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,10 +41,15 @@ def probe_report(paths=(PROBES, HELD_OUT)) -> dict:
         n = sum(kinds[k]["n"] for k in names if k in kinds)
         return sum(kinds[k]["flagged"] for k in names if k in kinds) / n if n else 1.0
 
-    return {"items": len(items), "kinds": kinds, "secrets_recall": group(SECRET_KINDS),
-            "personal_recall": group(PERSONAL_KINDS),
-            "precision": flagged_right / flagged_total if flagged_total else 1.0,
-            "misses": misses, "false_alarms": false_alarms}
+    return {
+        "items": len(items),
+        "kinds": kinds,
+        "secrets_recall": group(SECRET_KINDS),
+        "personal_recall": group(PERSONAL_KINDS),
+        "precision": flagged_right / flagged_total if flagged_total else 1.0,
+        "misses": misses,
+        "false_alarms": false_alarms,
+    }
 
 
 def test_probe_set_meets_the_targets():
@@ -51,8 +57,10 @@ def test_probe_set_meets_the_targets():
     print(f"\n{'kind':<18}{'n':>4}{'recall':>8}{'same kind':>11}")
     for kind, row in sorted(report["kinds"].items()):
         print(f"{kind:<18}{row['n']:>4}{row['flagged'] / row['n']:>8.2f}{row['same_kind'] / row['n']:>11.2f}")
-    print(f"secrets recall {report['secrets_recall']:.3f}, personal recall {report['personal_recall']:.3f}, "
-          f"precision {report['precision']:.3f}")
+    print(
+        f"secrets recall {report['secrets_recall']:.3f}, personal recall {report['personal_recall']:.3f}, "
+        f"precision {report['precision']:.3f}"
+    )
     for miss in report["misses"]:
         print("MISS", miss)
     for alarm in report["false_alarms"]:
@@ -64,8 +72,10 @@ def test_probe_set_meets_the_targets():
 
 
 def test_redaction_masks_every_finding():
-    text = ("ping jane.doe@example.com or +44 20 7946 0958; key AKIAIOSFODNN7EXAMPLE; "
-            "Authorization: Basic dXNlcjpwYXNzd29yZA==; server 203.0.113.42")
+    text = (
+        "ping jane.doe@example.com or +44 20 7946 0958; key AKIAIOSFODNN7EXAMPLE; "
+        "Authorization: Basic dXNlcjpwYXNzd29yZA==; server 203.0.113.42"
+    )
     masked, findings = redact(text)
     assert {f.kind for f in findings} == {"email", "phone", "api_key", "auth_header", "ip_address"}
     for secret in ("jane.doe", "7946", "AKIA", "dXNlcjpw", "203.0.113"):

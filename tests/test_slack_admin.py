@@ -3,6 +3,7 @@ summary, refusals with their audit row, one ingest at a time), the App Home runs
 shared in a DM (files.info, the download with the bot token, add / replace / refuse) and
 /advisor ingest remove. The module works on a copy of the knowledge folder and of the built
 index, so nothing here touches the repository's knowledge."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,14 +39,18 @@ def slack_home(built_index, tmp_path_factory):
     home = root / "home"
     shutil.copytree(built_index.home, home, ignore=shutil.ignore_patterns("advisor.db*", "ingest.lock"))
     with sqlite3.connect(home / "index.db") as conn:
-        conn.execute("update documents set path = replace(path, ?, ?)",
-                     [str(KNOWLEDGE.resolve()), str(knowledge.resolve())])
+        conn.execute(
+            "update documents set path = replace(path, ?, ?)", [str(KNOWLEDGE.resolve()), str(knowledge.resolve())]
+        )
     return built_index.model_copy(update={"home": home, "knowledge_dir": knowledge, "admins": ADMIN})
 
 
 def folder_state(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def index_state(service) -> tuple:
@@ -59,13 +64,16 @@ def audit(service) -> list[tuple]:
 
 def slash(bot, text: str, user: str = ADMIN) -> str:
     name = unique_id("r")
-    assert bot.sender.command(text, user_id=user, channel_id="CADMIN",
-                              response_url=bot.mock.response_url(name)).status == 200
+    assert (
+        bot.sender.command(text, user_id=user, channel_id="CADMIN", response_url=bot.mock.response_url(name)).status
+        == 200
+    )
     return name
 
 
-def share(bot, name: str, data: bytes | None, *, text: str = "", user: str = ADMIN, channel: str = "DADMIN",
-          **file_fields) -> dict:
+def share(
+    bot, name: str, data: bytes | None, *, text: str = "", user: str = ADMIN, channel: str = "DADMIN", **file_fields
+) -> dict:
     """An admin shares a file with the bot in a DM; returns the message event."""
     stub = bot.mock.share_file(unique_id("F"), name, data, **file_fields)
     event = dm(text, channel=channel, user=user, subtype="file_share", files=[stub])
@@ -83,6 +91,7 @@ def upload_reply(bot, event: dict) -> str:
 
 # --- /advisor ingest --------------------------------------------------------------------------------
 
+
 def test_admin_ingest_shows_progress_in_place_then_the_summary(make_bot, slack_home):
     bot = make_bot(progress_interval=0.0)
     knowledge = Path(slack_home.knowledge_dir)
@@ -95,8 +104,9 @@ def test_admin_ingest_shows_progress_in_place_then_the_summary(make_bot, slack_h
         name = slash(bot, "ingest")
         [started] = bot.mock.wait_for_response(name)
         assert "Re-ingest started" in started.payload["text"]
-        [summary] = bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["text"].startswith(
-            "Re-ingest finished"), timeout=120)
+        [summary] = bot.mock.wait_for(
+            "chat.postMessage", where=lambda c: c.params["text"].startswith("Re-ingest finished"), timeout=120
+        )
     finally:
         (knowledge / "policies" / "broken.pdf").unlink()
     first = bot.mock.calls_of("chat.postMessage", where=lambda c: c.params["channel"] == ADMIN)[0]
@@ -120,8 +130,9 @@ def test_admin_ingest_shows_progress_in_place_then_the_summary(make_bot, slack_h
 
     # the admin's Home tab lists the runs with their outcome
     bot.sender.event({"type": "app_home_opened", "user": ADMIN, "tab": "home", "event_ts": unique_ts()})
-    view = json.dumps(bot.mock.wait_for("views.publish", where=lambda c: c.params["user_id"] == ADMIN)[-1]
-                      .params["view"])
+    view = json.dumps(
+        bot.mock.wait_for("views.publish", where=lambda c: c.params["user_id"] == ADMIN)[-1].params["view"]
+    )
     assert "Last ingest runs" in view and "1 added, 1 updated" in view and "admin_reingest" in view
 
 
@@ -181,8 +192,9 @@ def test_one_ingest_at_a_time_and_questions_are_answered_meanwhile(make_bot, sla
         real_progress(self, done, total, source)
 
     monkeypatch.setattr(admin.IngestRun, "progress", slow_progress)
-    bot.sender.block_action("admin_reingest", "reingest", user_id=ADMIN, channel_id=None,
-                            view={"id": "VHOME", "type": "home"})
+    bot.sender.block_action(
+        "admin_reingest", "reingest", user_id=ADMIN, channel_id=None, view={"id": "VHOME", "type": "home"}
+    )
     deadline = time.monotonic() + 10
     while not bot.service.ingest_running() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -193,13 +205,13 @@ def test_one_ingest_at_a_time_and_questions_are_answered_meanwhile(make_bot, sla
     bot.sender.event(mention(QUESTION, channel="CDURING2"))
     bot.mock.wait_for_message("CDURING2", is_answer)
     release.set()
-    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["text"].startswith("Re-ingest finished"),
-                      timeout=60)
+    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["text"].startswith("Re-ingest finished"), timeout=60)
     assert len(bot.service.index.runs(1000)) == runs + 1  # one run, not two
     assert len(bot.mock.calls_of("chat.postMessage", where=lambda c: "Ingesting" in c.params["text"])) == 1
 
 
 # --- uploads ------------------------------------------------------------------------------------------
+
 
 def test_upload_adds_a_new_policy_then_replaces_one_with_an_archive(bot, slack_home):
     knowledge = Path(slack_home.knowledge_dir)
@@ -217,8 +229,10 @@ def test_upload_adds_a_new_policy_then_replaces_one_with_an_archive(bot, slack_h
 
     residency = knowledge / "policies" / "data-residency.md"
     previous = residency.read_bytes()
-    updated = previous + (b"\n\n## Exceptions board\nResidency exceptions are decided by the Exceptions Board "
-                          b"of the Chief Privacy Officer within five business days.\n")
+    updated = previous + (
+        b"\n\n## Exceptions board\nResidency exceptions are decided by the Exceptions Board "
+        b"of the Chief Privacy Officer within five business days.\n"
+    )
     event = share(bot, "data-residency-2026.md", updated, text="replace data-residency.md")
     text = upload_reply(bot, event)
     assert text.startswith(":white_check_mark: Replaced `policies/data-residency.md`"), text
@@ -227,24 +241,35 @@ def test_upload_adds_a_new_policy_then_replaces_one_with_an_archive(bot, slack_h
     assert archived.read_bytes() == previous and residency.read_bytes() == updated
     answer = bot.service.ask("Who decides residency exceptions, and how fast?", record=False)
     # the new section is what the answer cites, and its words reach the user (the old version had neither)
-    assert any(s["source"] == "policies/data-residency.md" and s["section"].endswith("Exceptions board")
-               for s in answer.sources), answer.sources
+    assert any(
+        s["source"] == "policies/data-residency.md" and s["section"].endswith("Exceptions board")
+        for s in answer.sources
+    ), answer.sources
     assert "Exceptions Board" in answer.text or "Chief Privacy Officer" in answer.text, answer.text
     chunks = bot.service.index.chunks_for_section("policies/data-residency.md", "Exceptions board")
     assert chunks and "Chief Privacy Officer" in chunks[0]["text"]
     assert [a[:2] for a in audit(bot.service)[:2]] == [(ADMIN, "upload"), (ADMIN, "upload")]
 
 
-@pytest.mark.parametrize("name, data, fields, fail, expected", [
-    ("scanned-policy.pdf", b"PK\x03\x04 a zip, renamed", {}, None, "the content is not a PDF"),
-    ("policy.docx", b"%PDF-1.4 not a word document", {}, None, "not a Word document"),
-    ("missing.md", None, {}, None, "HTTP 404"),
-    ("flaky.md", NEW_POLICY, {}, 500, "HTTP 500"),
-    ("huge.md", NEW_POLICY, {"size": 50 * 1_048_576}, None, "the upload limit is 10 MB"),
-    ("login-page.md", b"<html><body>Sign in to Slack</body></html>", {"content_type": "text/html"}, None,
-     "a web page instead"),
-    ("tool.exe", b"MZ\x90\x00", {}, None, "is not accepted"),
-], ids=["corrupt-pdf", "corrupt-docx", "download-404", "download-500", "too-large", "html-login", "bad-type"])
+@pytest.mark.parametrize(
+    "name, data, fields, fail, expected",
+    [
+        ("scanned-policy.pdf", b"PK\x03\x04 a zip, renamed", {}, None, "the content is not a PDF"),
+        ("policy.docx", b"%PDF-1.4 not a word document", {}, None, "not a Word document"),
+        ("missing.md", None, {}, None, "HTTP 404"),
+        ("flaky.md", NEW_POLICY, {}, 500, "HTTP 500"),
+        ("huge.md", NEW_POLICY, {"size": 50 * 1_048_576}, None, "the upload limit is 10 MB"),
+        (
+            "login-page.md",
+            b"<html><body>Sign in to Slack</body></html>",
+            {"content_type": "text/html"},
+            None,
+            "a web page instead",
+        ),
+        ("tool.exe", b"MZ\x90\x00", {}, None, "is not accepted"),
+    ],
+    ids=["corrupt-pdf", "corrupt-docx", "download-404", "download-500", "too-large", "html-login", "bad-type"],
+)
 def test_bad_uploads_change_neither_the_folder_nor_the_index(bot, slack_home, name, data, fields, fail, expected):
     knowledge = Path(slack_home.knowledge_dir)
     before_folder, before_index = folder_state(knowledge), index_state(bot.service)
@@ -304,8 +329,9 @@ def test_remove_a_document(bot, slack_home):
     assert "there is no document 'no-such-policy.md'" in bot.mock.wait_for_response(name)[0].payload["text"]
 
 
-@pytest.mark.parametrize("name", ["*", "*.md", "data-residency.m?", "assessment.yaml", "policies/*",
-                                  "../knowledge/assessment.yaml"])
+@pytest.mark.parametrize(
+    "name", ["*", "*.md", "data-residency.m?", "assessment.yaml", "policies/*", "../knowledge/assessment.yaml"]
+)
 def test_remove_takes_literal_document_names_only(bot, slack_home, name):
     knowledge = Path(slack_home.knowledge_dir)
     before = folder_state(knowledge)

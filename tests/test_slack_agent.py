@@ -2,6 +2,7 @@
 natively (chat.startStream / appendStream / stopStream) into the thread with the sources and the
 feedback footer at the end, the fallbacks where a workspace refuses a step, Slack's per-message
 limit, and the message shortcut."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,12 @@ REPLY = "Hybrid keeps sensitive work on your own models while PaaS serves the re
 def model_bot(make_bot, built_index, embedder):
     """A bot whose answers come from a streaming OpenAI-compatible model."""
     with MockOpenAI(reply=REPLY, delay=0.01) as server:
-        service = AdvisorService(built_index.model_copy(update={
-            "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 0}), embedder=embedder)
+        service = AdvisorService(
+            built_index.model_copy(
+                update={"llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 0}
+            ),
+            embedder=embedder,
+        )
         yield make_bot(service=service, progress_interval=0.0)
 
 
@@ -104,8 +109,9 @@ def test_a_long_stream_stays_within_the_message_limit_and_continues_below(bot, m
     assert messages[0]["streamed"] and len(messages) >= 5  # the mock refuses anything over 12,000
     assert not bot.mock.calls_of("chat.appendStream", failed=True)
     assert all(not m["streamed"] for m in messages[1:])
-    shown = messages[0]["text"] + "".join(b["text"] for m in messages[1:] for b in m["blocks"]
-                                          if b["type"] == "markdown")
+    shown = messages[0]["text"] + "".join(
+        b["text"] for m in messages[1:] for b in m["blocks"] if b["type"] == "markdown"
+    )
     assert re.sub(r"\s+", "", shown) == re.sub(r"\s+", "", blocks.safe_markdown(text))  # all of it, in order
     assert [answer_id(m["blocks"]) for m in messages] == [None] * (len(messages) - 1) + ["long42"]
 
@@ -124,7 +130,10 @@ def test_hostile_text_split_across_stream_chunks_never_becomes_a_ping(bot, monke
     streamed = [c.params for c in bot.mock.calls if c.method.startswith("chat.") and c.method.endswith("Stream")]
     sent = str(streamed)
     assert "<" not in sent and "](!channel)" not in sent and "@everyone" not in sent
-    assert "the team (!channel)" in message["text"] and "[reset](http://evil.example/sso) (evil.example)" in message["text"]
+    assert (
+        "the team (!channel)" in message["text"]
+        and "[reset](http://evil.example/sso) (evil.example)" in message["text"]
+    )
 
 
 def test_status_refused_and_streaming_refused_still_answer(model_bot):
@@ -139,12 +148,19 @@ def test_status_refused_and_streaming_refused_still_answer(model_bot):
 
 # --- the message shortcut ------------------------------------------------------------------------
 
+
 def test_shortcut_answers_about_the_message_in_its_thread(bot):
     root = unique_ts()
-    selected = {"type": "message", "user": "UBOB", "ts": unique_ts(), "thread_ts": root,
-                "text": "can we paste customer tickets into Azure OpenAI?"}
-    reply = bot.sender.message_shortcut("ask_about_message", selected, channel_id="CSHORT",
-                                        response_url=bot.mock.response_url("shortcut"))
+    selected = {
+        "type": "message",
+        "user": "UBOB",
+        "ts": unique_ts(),
+        "thread_ts": root,
+        "text": "can we paste customer tickets into Azure OpenAI?",
+    }
+    reply = bot.sender.message_shortcut(
+        "ask_about_message", selected, channel_id="CSHORT", response_url=bot.mock.response_url("shortcut")
+    )
     assert reply.status == 200
     message = bot.mock.wait_for_message("CSHORT", is_answer)
     assert message["thread_ts"] == root  # in the selected message's thread
@@ -156,8 +172,9 @@ def test_shortcut_answers_about_the_message_in_its_thread(bot):
 def test_shortcut_where_the_bot_is_not_a_member_answers_only_the_asker(bot):
     bot.mock.respond_with("chat.postMessage", {"ok": False, "error": "not_in_channel"})
     selected = {"type": "message", "user": "UBOB", "ts": unique_ts(), "text": "is a hybrid strategy worth it?"}
-    bot.sender.message_shortcut("ask_about_message", selected, channel_id="COUTSIDE",
-                                response_url=bot.mock.response_url("outside"))
+    bot.sender.message_shortcut(
+        "ask_about_message", selected, channel_id="COUTSIDE", response_url=bot.mock.response_url("outside")
+    )
     [response] = bot.mock.wait_for_response("outside")
     assert response.payload["response_type"] == "ephemeral" and answer_id(response.payload["blocks"])
     assert not bot.mock.messages("COUTSIDE")
@@ -165,8 +182,9 @@ def test_shortcut_where_the_bot_is_not_a_member_answers_only_the_asker(bot):
 
 def test_shortcut_on_a_message_without_text_says_so(bot):
     selected = {"type": "message", "user": "UBOB", "ts": unique_ts(), "text": "", "files": [{"id": "F1"}]}
-    bot.sender.message_shortcut("ask_about_message", selected, channel_id="CEMPTY",
-                                response_url=bot.mock.response_url("empty"))
+    bot.sender.message_shortcut(
+        "ask_about_message", selected, channel_id="CEMPTY", response_url=bot.mock.response_url("empty")
+    )
     [response] = bot.mock.wait_for_response("empty")
     assert "no text" in response.payload["text"] and response.payload["response_type"] == "ephemeral"
     bot.mock.settle()
@@ -175,13 +193,15 @@ def test_shortcut_on_a_message_without_text_says_so(bot):
 
 # --- the mock holds the bot to the real API's arguments -------------------------------------------
 
+
 def test_mock_slack_rejects_stream_and_status_calls_without_their_required_arguments():
     with MockSlack() as slack:
         client = WebClient(token=slack.bot_token, base_url=slack.api_url)
         with pytest.raises(SlackApiError, match="invalid_arguments"):
             client.chat_startStream(channel="C1", thread_ts="1.0", markdown_text="hi")  # channel: no recipient
-        ts = client.chat_startStream(channel="C1", thread_ts="1.0", markdown_text="hi", recipient_user_id="U1",
-                                     recipient_team_id="T1")["ts"]
+        ts = client.chat_startStream(
+            channel="C1", thread_ts="1.0", markdown_text="hi", recipient_user_id="U1", recipient_team_id="T1"
+        )["ts"]
         with pytest.raises(SlackApiError, match="msg_too_long"):
             client.chat_appendStream(channel="C1", ts=ts, markdown_text="x" * 12000)
         client.chat_stopStream(channel="C1", ts=ts)

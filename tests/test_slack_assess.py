@@ -1,6 +1,7 @@
 """/advisor assess over real HTTP: the bot's server, a real AdvisorService (sessions in SQLite,
 the report from the real index) and the mock Slack Web API. Every click uses a button the bot
 actually sent, parsed from the recorded chat.postMessage / chat.update / response_url payloads."""
+
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ from tests.support.slack_requests import dm, mention, unique_ts
 
 
 # --- reading what the bot sent ------------------------------------------------------------------
+
 
 @dataclass
 class Message:
@@ -55,8 +57,13 @@ def messages(mock) -> dict[str, Message]:
             continue
         if call.method == "chat.postMessage":
             ts = call.response["ts"]
-            found[ts] = Message(call.response["channel"], ts, call.params.get("thread_ts"), call.params.get("text", ""),
-                                call.params.get("blocks") or [])
+            found[ts] = Message(
+                call.response["channel"],
+                ts,
+                call.params.get("thread_ts"),
+                call.params.get("text", ""),
+                call.params.get("blocks") or [],
+            )
         elif call.method == "chat.update" and call.params["ts"] in found:
             message = found[call.params["ts"]]
             message.text, message.blocks = call.params.get("text", ""), call.params.get("blocks") or []
@@ -64,8 +71,13 @@ def messages(mock) -> dict[str, Message]:
 
 
 def latest(mock, channel: str, contains: str = "", thread_ts: str | None = None) -> Message:
-    candidates = [m for m in messages(mock).values() if m.channel == channel and contains in (m.text + m.body)
-                  and (thread_ts is None or thread_ts in (m.thread_ts, m.ts))]
+    candidates = [
+        m
+        for m in messages(mock).values()
+        if m.channel == channel
+        and contains in (m.text + m.body)
+        and (thread_ts is None or thread_ts in (m.thread_ts, m.ts))
+    ]
     assert candidates, f"no message in {channel} containing {contains!r}"
     return candidates[-1]
 
@@ -78,8 +90,14 @@ def click(bot, message: Message, label: str, *, user: str, wait: str | None = "c
     """Click the button labelled ``label`` on ``message``; wait for the bot's next ``wait`` call."""
     element = message.button(label)
     before = count(bot.mock, wait) if wait else 0
-    reply = bot.sender.block_action(element["action_id"], element["value"], user_id=user, channel_id=message.channel,
-                                    message=message.as_payload(), **kwargs)
+    reply = bot.sender.block_action(
+        element["action_id"],
+        element["value"],
+        user_id=user,
+        channel_id=message.channel,
+        message=message.as_payload(),
+        **kwargs,
+    )
     assert reply.status == 200
     if wait:
         bot.mock.wait_for(wait, before + 1)
@@ -107,12 +125,14 @@ def slash(bot, text: str, user: str, channel: str = "CPROJECT") -> list:
 
 
 def start_in_dm_thread(bot, user: str, channel: str) -> tuple[str, Message]:
-    """"Start an assessment" in a DM thread (the assistant's suggested prompt): the first question
+    """ "Start an assessment" in a DM thread (the assistant's suggested prompt): the first question
     is posted in that thread."""
     root = unique_ts()
     bot.sender.event(dm("Start an assessment", channel=channel, user=user, thread_ts=root))
-    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params.get("thread_ts") == root
-                      and "Question 1 of" in c.params.get("text", ""))
+    bot.mock.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.params.get("thread_ts") == root and "Question 1 of" in c.params.get("text", ""),
+    )
     return root, latest(bot.mock, channel, "Question 1 of", root)
 
 
@@ -123,6 +143,7 @@ def session_of(bot, user: str):
 
 
 # --- the whole assessment ---------------------------------------------------------------------------
+
 
 def test_slash_assess_to_a_result_with_citations_share_and_history(bot):
     user = "UASSESS1"
@@ -142,7 +163,7 @@ def test_slash_assess_to_a_result_with_citations_share_and_history(bot):
         card = latest(bot.mock, dm_channel, f"Question {n + 1} of 5")
         assert question.prompt in card.body
         option_labels = [o.label for o in question.options]
-        assert card.labels()[:len(option_labels)] == option_labels
+        assert card.labels()[: len(option_labels)] == option_labels
         chosen = next(o for o in question.options if o.label.startswith(label))
         element = click(bot, card, chosen.label, user=user)
         assert json.loads(element["value"]) == {"s": session.id, "q": question.id, "n": n, "v": chosen.value}
@@ -153,8 +174,15 @@ def test_slash_assess_to_a_result_with_citations_share_and_history(bot):
     # strict residency rules out pure PaaS, although every other answer points there
     assert header == "Recommendation: Hybrid Strategy"
     assert "Strict data residency rules out pure PaaS" in body and "decided the recommendation" in body
-    for heading in ("*Why: your answers*", "*Pros* [", "*Cons* [", "*When to choose it* [",
-                    "*Internal policies that bear on your answers*", "*Next steps*", "*Sources*"):
+    for heading in (
+        "*Why: your answers*",
+        "*Pros* [",
+        "*Cons* [",
+        "*When to choose it* [",
+        "*Internal policies that bear on your answers*",
+        "*Next steps*",
+        "*Sources*",
+    ):
         assert heading in body, heading
     assert re.search(r"\[\d+\] [^\[]+ › Approach 3: Hybrid Strategy › Pros", body)
     assert "Incremental learning" in body  # the guidance's pros, from the index
@@ -163,8 +191,13 @@ def test_slash_assess_to_a_result_with_citations_share_and_history(bot):
 
     done = bot.service.sessions.get(session.id)
     assert done.status == "finished" and [a.how for a in done.answer_records] == ["button"] * 5
-    assert done.answers == {"mlops_expertise": "no", "data_residency": "yes", "timeline": "weeks", "scale": "low",
-                            "differentiation": "generic"}
+    assert done.answers == {
+        "mlops_expertise": "no",
+        "data_residency": "yes",
+        "timeline": "weeks",
+        "scale": "low",
+        "differentiation": "generic",
+    }
 
     # Share to channel: the summary goes to the channel the command came from
     click(bot, result, "Share to channel", user=user, wait="chat.postEphemeral")
@@ -275,8 +308,10 @@ def test_typed_replies_are_mapped_and_unsure_ones_confirmed(bot):
     # a question (not an answer) in the thread is answered from the knowledge, the session untouched
     before_answers = len(bot.service.store.answers(1000))
     bot.sender.event(dm("What does data residency mean for us?", channel=channel, user=user, thread_ts=root))
-    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == channel and "feedback" in
-                      json.dumps(c.params.get("blocks") or []))  # a DM thread: assistant status, then the answer
+    bot.mock.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.params["channel"] == channel and "feedback" in json.dumps(c.params.get("blocks") or []),
+    )  # a DM thread: assistant status, then the answer
     assert len(bot.service.store.answers(1000)) == before_answers + 1
     assert state(bot.service, session.id) == before
 
@@ -320,8 +355,9 @@ def test_assessment_resumes_after_a_restart_and_an_open_one_is_offered(make_bot,
     url = restarted.mock.response_url("resume")
     posts = count(bot.mock, "chat.postMessage")
     resume = offered.button("Resume")
-    restarted.sender.block_action(resume["action_id"], resume["value"], user_id=user, channel_id="COTHER",
-                                  ephemeral=True, response_url=url)
+    restarted.sender.block_action(
+        resume["action_id"], resume["value"], user_id=user, channel_id="COTHER", ephemeral=True, response_url=url
+    )
     [pointer] = restarted.mock.wait_for_response("resume")
     assert pointer.payload["replace_original"] is True and "continues" in pointer.payload["text"]
     bot.mock.wait_for("chat.postMessage", posts + 1)
@@ -329,8 +365,9 @@ def test_assessment_resumes_after_a_restart_and_an_open_one_is_offered(make_bot,
     assert resumed.thread_ts == card.ts  # posted in the assessment's own thread
 
     restart = offered.button("Restart")
-    restarted.sender.block_action(restart["action_id"], restart["value"], user_id=user, channel_id="COTHER",
-                                  ephemeral=True, response_url=url)
+    restarted.sender.block_action(
+        restart["action_id"], restart["value"], user_id=user, channel_id="COTHER", ephemeral=True, response_url=url
+    )
     restarted.mock.wait_for_response("resume", 2)
     again = restarted_service.sessions.get(session.id)
     assert again.step == 0 and again.answers == {} and again.status == "open"
@@ -347,8 +384,7 @@ def test_bad_input_is_refused_politely_and_changes_nothing(bot):
     def refused(value: str, contains: str, *, by: str = user, action_id: str = "assess_answer_0") -> None:
         before = state(bot.service, session.id)
         seen = len(ephemerals(bot.mock, by))
-        reply = bot.sender.block_action(action_id, value, user_id=by, channel_id=channel,
-                                        message=card.as_payload())
+        reply = bot.sender.block_action(action_id, value, user_id=by, channel_id=channel, message=card.as_payload())
         assert reply.status == 200
         text = wait_ephemeral(bot, by, seen + 1)
         assert contains in text, text
@@ -367,9 +403,14 @@ def test_bad_input_is_refused_politely_and_changes_nothing(bot):
     element = card.button("No")
     before_posts = count(bot.mock, "chat.update")
     seen = len(ephemerals(bot.mock, user))
-    clicks = [threading.Thread(target=bot.sender.block_action, args=(element["action_id"], element["value"]),
-                               kwargs={"user_id": user, "channel_id": channel, "message": card.as_payload()})
-              for _ in range(2)]
+    clicks = [
+        threading.Thread(
+            target=bot.sender.block_action,
+            args=(element["action_id"], element["value"]),
+            kwargs={"user_id": user, "channel_id": channel, "message": card.as_payload()},
+        )
+        for _ in range(2)
+    ]
     for t in clicks:
         t.start()
     for t in clicks:
@@ -428,8 +469,9 @@ def test_assessment_in_a_channel_thread_shares_to_that_channel(bot):
         card = messages(bot.mock)[card.ts]
     assert "Share to channel" in card.labels()
     click(bot, card, "Share to channel", user=user, wait="chat.postEphemeral")
-    [shared] = bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "CTEAM"
-                                 and not c.params.get("thread_ts"))
+    [shared] = bot.mock.wait_for(
+        "chat.postMessage", where=lambda c: c.params["channel"] == "CTEAM" and not c.params.get("thread_ts")
+    )
     assert "Recommendation" in shared.params["text"]
     # someone else cannot share it
     before = count(bot.mock, "chat.postMessage")
@@ -445,9 +487,15 @@ def test_share_refused_when_the_bot_is_not_in_the_channel(bot):
     for question in bot.service.frameworks.get().questions:
         session = bot.service.sessions.answer(session.id, user, question.id, "unsure", "cli")
     bot.mock.respond_with("chat.postMessage", {"ok": False, "error": "not_in_channel"})
-    reply = bot.sender.block_action("assess_share_to", None, user_id=user, channel_id="DASSESS7",
-                                    message={"ts": session.thread_ts}, block_id=f"assess_result:{session.id}",
-                                    action={"type": "conversations_select", "selected_conversation": "CSECRET"})
+    reply = bot.sender.block_action(
+        "assess_share_to",
+        None,
+        user_id=user,
+        channel_id="DASSESS7",
+        message={"ts": session.thread_ts},
+        block_id=f"assess_result:{session.id}",
+        action={"type": "conversations_select", "selected_conversation": "CSECRET"},
+    )
     assert reply.status == 200
     assert "invite me there" in wait_ephemeral(bot, user, 1)
 
@@ -456,10 +504,16 @@ def test_home_start_button_opens_the_assessment_in_the_dm(bot):
     user = "UASSESS8"
     bot.sender.event({"type": "app_home_opened", "user": user, "tab": "home", "event_ts": unique_ts()})
     [home] = bot.mock.wait_for("views.publish")
-    start = next(e for b in home.params["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]
-                 if e["action_id"] == "assess_start")
-    bot.sender.block_action("assess_start", start["value"], user_id=user, channel_id=None,
-                            view={"id": "VHOME", "type": "home"})
+    start = next(
+        e
+        for b in home.params["view"]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "assess_start"
+    )
+    bot.sender.block_action(
+        "assess_start", start["value"], user_id=user, channel_id=None, view={"id": "VHOME", "type": "home"}
+    )
     bot.mock.wait_for("chat.update", where=lambda c: "Question 1 of 5" in c.params.get("text", ""))
     session = session_of(bot, user)
     assert session.channel == f"D{user}" and bot.service.store.assessment_origin(session.id) is None

@@ -1,4 +1,5 @@
 """Block Kit rendering, Slack text clean-up, progress throttling and the app manifest (no I/O)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,21 +12,38 @@ from bot.slack.listeners import clean_question
 
 
 def make_answer(text: str, **kw) -> Answer:
-    defaults = dict(question="q", text=text, abstained=False, backend="extractive", route="self_hosted",
-                    route_reason="confidential source (AI Spend Approval Policy)", id="abc123def456",
-                    sources=[{"n": 1, "source": "policies/x.md", "title": "AI Spend Approval Policy",
-                              "section": "Scope > Hosted APIs", "text": "t", "score": 0.5}])
+    defaults = dict(
+        question="q",
+        text=text,
+        abstained=False,
+        backend="extractive",
+        route="self_hosted",
+        route_reason="confidential source (AI Spend Approval Policy)",
+        id="abc123def456",
+        sources=[
+            {
+                "n": 1,
+                "source": "policies/x.md",
+                "title": "AI Spend Approval Policy",
+                "section": "Scope > Hosted APIs",
+                "text": "t",
+                "score": 0.5,
+            }
+        ],
+    )
     defaults.update(kw)
     return Answer(**defaults)
 
 
 def test_markdown_becomes_mrkdwn():
-    md = ("# Choosing a model\n"
-          "Use **PaaS** for speed and *self-hosting* for control; see [the guide](https://example.com/g?a=1&b=2).\n"
-          "- first\n  - nested with `code **not bold**`\n"
-          "1. numbered stays\n"
-          "~~old~~ and __also bold__ and x < y & z > w\n"
-          "```\n**raw** <tag>\n```")
+    md = (
+        "# Choosing a model\n"
+        "Use **PaaS** for speed and *self-hosting* for control; see [the guide](https://example.com/g?a=1&b=2).\n"
+        "- first\n  - nested with `code **not bold**`\n"
+        "1. numbered stays\n"
+        "~~old~~ and __also bold__ and x < y & z > w\n"
+        "```\n**raw** <tag>\n```"
+    )
     out = blocks.to_mrkdwn(md)
     lines = out.split("\n")
     assert lines[0] == "*Choosing a model*"
@@ -42,8 +60,12 @@ def test_answer_blocks_have_markdown_sources_route_and_feedback_footer():
     rendered = blocks.answer_blocks(make_answer("Spend needs approval [1].\n\n| Tier | Limit |\n|---|---|\n| A | 5k |"))
     kinds = [b["type"] for b in rendered]
     assert kinds == ["markdown", "section", "context", "context_actions"]
-    assert rendered[0]["text"] == "Spend needs approval [1].\n\n| Tier | Limit |\n|---|---|\n| A | 5k |"  # the table survives
-    assert rendered[1]["text"]["text"] == "*Sources*\n[1] AI Spend Approval Policy › Scope › Hosted APIs · `policies/x.md`"
+    assert (
+        rendered[0]["text"] == "Spend needs approval [1].\n\n| Tier | Limit |\n|---|---|\n| A | 5k |"
+    )  # the table survives
+    assert (
+        rendered[1]["text"]["text"] == "*Sources*\n[1] AI Spend Approval Policy › Scope › Hosted APIs · `policies/x.md`"
+    )
     assert rendered[2]["elements"][0]["text"].startswith("self-hosted model — confidential source")
     [buttons] = rendered[3]["elements"]
     assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == blocks.FEEDBACK
@@ -74,8 +96,10 @@ def test_long_answers_continue_in_follow_up_messages_within_slack_limits():
 
 
 def test_markdown_for_slack_keeps_web_links_and_neutralises_everything_else():
-    md = ("See [the guide](https://example.com/g?a=1&b=2), [Reset](http://evil.example/sso), "
-          "[team](!channel), ![x](javascript:alert(1)), <!here>, <@U123|bob>, @channel and ops@example.com.")
+    md = (
+        "See [the guide](https://example.com/g?a=1&b=2), [Reset](http://evil.example/sso), "
+        "[team](!channel), ![x](javascript:alert(1)), <!here>, <@U123|bob>, @channel and ops@example.com."
+    )
     safe = blocks.safe_markdown(md)
     assert "[the guide](https://example.com/g?a=1&b=2) (example.com)" in safe
     assert "[Reset](http://evil.example/sso) (evil.example)" in safe
@@ -98,14 +122,16 @@ def test_clean_question_removes_the_bot_mention_and_slack_markup():
 
 
 def test_home_view_shows_status_and_admin_button_only_for_admins():
-    status = {"documents": 9, "chunks": 118, "last_run": {"finished_at": "2026-01-01T00:00:00+00:00",
-                                                          "status": "ok", "added": 9}}
+    status = {
+        "documents": 9,
+        "chunks": 118,
+        "last_run": {"finished_at": "2026-01-01T00:00:00+00:00", "status": "ok", "added": 9},
+    }
     view = blocks.home_view(status, is_admin=False)
     text = str(view)
     assert view["type"] == "home" and "*9*" in text and "*118*" in text and "2026-01-01" in text
     assert "admin_reingest" not in text
     assert "admin_reingest" in str(blocks.home_view(status, is_admin=True))
-
 
 
 MANIFESTS = Path(blocks.__file__).parent
@@ -124,15 +150,36 @@ def test_manifests_declare_exactly_what_the_listeners_need():
         assert agent["suggested_prompts"] == SUGGESTED_PROMPTS  # the Messages tab shows the same
         assert {"title": "Start an assessment", "message": "Start an assessment"} in agent["suggested_prompts"]
         [shortcut] = features["shortcuts"]
-        assert shortcut == {"name": "Ask the advisor about this", "type": "message", "callback_id": ASK_ABOUT_MESSAGE,
-                            "description": shortcut["description"]} and len(shortcut["name"]) <= 24 + 2
+        assert (
+            shortcut
+            == {
+                "name": "Ask the advisor about this",
+                "type": "message",
+                "callback_id": ASK_ABOUT_MESSAGE,
+                "description": shortcut["description"],
+            }
+            and len(shortcut["name"]) <= 24 + 2
+        )
         events = manifest["settings"]["event_subscriptions"]["bot_events"]
         listened = {e for e in EVENTS if e != "message"} | set(MESSAGE_SUBSCRIPTIONS)
         assert sorted(events) == sorted(listened)  # every subscription has a listener and vice versa
         scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-        assert scopes == {"app_mentions:read", "assistant:write", "chat:write", "commands", "im:history", "im:write",
-                          "channels:history", "groups:history", "channels:read", "groups:read", "mpim:read",
-                          "users:read", "usergroups:read", "files:read"}
+        assert scopes == {
+            "app_mentions:read",
+            "assistant:write",
+            "chat:write",
+            "commands",
+            "im:history",
+            "im:write",
+            "channels:history",
+            "groups:history",
+            "channels:read",
+            "groups:read",
+            "mpim:read",
+            "users:read",
+            "usergroups:read",
+            "files:read",
+        }
         assert [c["command"] for c in features["slash_commands"]] == ["/advisor"]
         assert manifest["settings"]["interactivity"]["is_enabled"] is True
         assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
@@ -152,9 +199,16 @@ def test_manifests_declare_exactly_what_the_listeners_need():
 
 
 def test_citations_link_to_the_document_url_when_it_has_one():
-    source = {"n": 2, "source": "policies/spend.md", "title": "Spend & Approvals", "section": "Limits",
-              "url": "https://wiki.example.com/ai/spend?x=1&y=2"}
-    assert blocks.source_line(source) == \
-        "[2] <https://wiki.example.com/ai/spend?x=1&amp;y=2|Spend &amp; Approvals › Limits> (wiki.example.com)"
+    source = {
+        "n": 2,
+        "source": "policies/spend.md",
+        "title": "Spend & Approvals",
+        "section": "Limits",
+        "url": "https://wiki.example.com/ai/spend?x=1&y=2",
+    }
+    assert (
+        blocks.source_line(source)
+        == "[2] <https://wiki.example.com/ai/spend?x=1&amp;y=2|Spend &amp; Approvals › Limits> (wiki.example.com)"
+    )
     hostile = dict(source, url="javascript:alert(1)")
     assert blocks.source_line(hostile) == "[2] Spend &amp; Approvals › Limits · `policies/spend.md`"

@@ -1,6 +1,7 @@
 """Thread follow-ups without a mention, over real HTTP: a reply in a channel thread the bot
 answered is answered once; a reply in a thread the bot never joined, one addressed to someone
 else, one that also mentions the bot (the mention answers it) and a bot's own message are not."""
+
 from __future__ import annotations
 
 from tests.support.slack_answers import is_answer
@@ -9,8 +10,17 @@ from tests.support.slack_requests import mention, unique_ts
 
 
 def reply(text: str, channel: str, thread_ts: str, user: str = "UALICE", **extra) -> dict:
-    return {"type": "message", "channel_type": "channel", "channel": channel, "user": user, "text": text,
-            "ts": unique_ts(), "thread_ts": thread_ts, "event_ts": unique_ts(), **extra}
+    return {
+        "type": "message",
+        "channel_type": "channel",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": unique_ts(),
+        "thread_ts": thread_ts,
+        "event_ts": unique_ts(),
+        **extra,
+    }
 
 
 def in_thread(channel: str, thread_ts: str):
@@ -39,8 +49,15 @@ def test_replies_the_bot_must_not_answer(bot):
         reply("thanks!", "CFOLLOW2", root["ts"], user="UBOT0001"),  # the bot itself
         reply("ping", "CFOLLOW2", root["ts"], bot_id="BOTHER", subtype="bot_message"),  # another bot
         reply("what about the cons?", "CFOLLOW2", unique_ts()),  # a thread the bot never joined
-        {"type": "message", "channel_type": "channel", "channel": "CFOLLOW2", "user": "UALICE",
-         "text": "a top-level message", "ts": unique_ts(), "event_ts": unique_ts()},
+        {
+            "type": "message",
+            "channel_type": "channel",
+            "channel": "CFOLLOW2",
+            "user": "UALICE",
+            "text": "a top-level message",
+            "ts": unique_ts(),
+            "event_ts": unique_ts(),
+        },
     ]
     for event in ignored:
         assert bot.sender.event(event)[0].status == 200

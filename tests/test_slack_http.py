@@ -1,5 +1,6 @@
 """The Slack bot end to end over HTTP: signed requests to the bot's real server (waitress),
 a real AdvisorService over a real index, and a mock Slack Web API that records every call."""
+
 from __future__ import annotations
 
 import logging
@@ -27,6 +28,7 @@ def button_values(blocks: list[dict]) -> dict[str, str]:
 
 
 # --- mentions and threads ---------------------------------------------------------------------
+
 
 def test_mention_is_answered_in_a_thread_with_status_citations_and_feedback(bot):
     event = mention(QUESTION, channel="CMENTION")
@@ -92,6 +94,7 @@ def test_follow_up_in_the_thread_uses_the_conversation_history(bot, monkeypatch)
 
 # --- DMs and the Messages tab -------------------------------------------------------------------
 
+
 def test_direct_message_is_answered_in_its_own_thread(bot):
     event = dm(QUESTION, channel="DTOP")
     bot.sender.event(event)
@@ -102,8 +105,13 @@ def test_direct_message_is_answered_in_its_own_thread(bot):
 
 def test_assistant_thread_gets_prompts_status_then_the_answer(bot):
     thread_ts = unique_ts()
-    bot.sender.event({"type": "assistant_thread_started", "event_ts": unique_ts(), "assistant_thread": {
-        "user_id": "UALICE", "channel_id": "DASSIST", "thread_ts": thread_ts, "context": {}}})
+    bot.sender.event(
+        {
+            "type": "assistant_thread_started",
+            "event_ts": unique_ts(),
+            "assistant_thread": {"user_id": "UALICE", "channel_id": "DASSIST", "thread_ts": thread_ts, "context": {}},
+        }
+    )
     [prompts] = bot.mock.wait_for("assistant.threads.setSuggestedPrompts")
     assert prompts.params["channel_id"] == "DASSIST" and prompts.params["thread_ts"] == thread_ts
     titles = [p["title"] for p in prompts.params["prompts"]]
@@ -153,9 +161,11 @@ def test_help_lists_every_subcommand(bot):
 
 # --- App Home -------------------------------------------------------------------------------------
 
+
 def test_home_tab_shows_knowledge_status(bot):
-    bot.sender.event({"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "home",
-                      "event_ts": unique_ts()})
+    bot.sender.event(
+        {"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "home", "event_ts": unique_ts()}
+    )
     [publish] = bot.mock.wait_for("views.publish")
     assert publish.params["user_id"] == "UALICE"
     view = publish.params["view"]
@@ -163,8 +173,9 @@ def test_home_tab_shows_knowledge_status(bot):
     assert view["type"] == "home" and f"Documents: *{documents}*" in str(view)
     assert "assessments" in str(view).lower()
     assert "admin_reingest" not in str(view)
-    bot.sender.event({"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "messages",
-                      "event_ts": unique_ts()})
+    bot.sender.event(
+        {"type": "app_home_opened", "user": "UALICE", "channel": "DALICE", "tab": "messages", "event_ts": unique_ts()}
+    )
     [prompts] = bot.mock.wait_for("assistant.threads.setSuggestedPrompts")  # the Messages tab: prompts, no thread
     assert prompts.params["channel_id"] == "DALICE" and "thread_ts" not in prompts.params
     assert [p["title"] for p in prompts.params["prompts"]][-1] == "Start an assessment"
@@ -178,23 +189,33 @@ def test_admin_reingest_button(make_bot):
     [publish] = bot.mock.wait_for("views.publish")
     assert "admin_reingest" in str(publish.params["view"])
 
-    reply = bot.sender.block_action("admin_reingest", "reingest", user_id="UALICE", channel_id=None,
-                                    view={"id": "VHOME", "type": "home"})
+    reply = bot.sender.block_action(
+        "admin_reingest", "reingest", user_id="UALICE", channel_id=None, view={"id": "VHOME", "type": "home"}
+    )
     assert reply.status == 200
-    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "UALICE"
-                      and "Only the advisor's admins" in c.params["text"])
+    bot.mock.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.params["channel"] == "UALICE" and "Only the advisor's admins" in c.params["text"],
+    )
 
-    bot.sender.block_action("admin_reingest", "reingest", user_id="UADMIN", channel_id=None,
-                            view={"id": "VHOME", "type": "home"})
-    bot.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "UADMIN"
-                      and c.params["text"].startswith("Re-ingest finished"), timeout=120)
+    bot.sender.block_action(
+        "admin_reingest", "reingest", user_id="UADMIN", channel_id=None, view={"id": "VHOME", "type": "home"}
+    )
+    bot.mock.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.params["channel"] == "UADMIN" and c.params["text"].startswith("Re-ingest finished"),
+        timeout=120,
+    )
     bot.mock.wait_for("views.publish", 2)
     actions = bot.service.store.admin_actions()
     assert [(a["user"], a["action"], a["allowed"]) for a in actions[:2]] == [
-        ("UADMIN", "reingest", 1), ("UALICE", "reingest", 0)]
+        ("UADMIN", "reingest", 1),
+        ("UALICE", "reingest", 0),
+    ]
 
 
 # --- /advisor ---------------------------------------------------------------------------------------
+
 
 def test_slash_ask_answers_through_the_response_url(bot):
     url = bot.mock.response_url("ask")
@@ -207,13 +228,16 @@ def test_slash_ask_answers_through_the_response_url(bot):
     assert "*Sources*" in str(answer.payload["blocks"])
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("help", "/advisor ask"),
-    ("", "/advisor ask"),
-    ("frobnicate now", "I don't know `/advisor frobnicate`"),
-    ("assess history", "Start an assessment"),
-    ("ingest", "Only the advisor's admins"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("help", "/advisor ask"),
+        ("", "/advisor ask"),
+        ("frobnicate now", "I don't know `/advisor frobnicate`"),
+        ("assess history", "Start an assessment"),
+        ("ingest", "Only the advisor's admins"),
+    ],
+)
 def test_slash_help_and_unknown_subcommands(bot, text, expected):
     name = unique_id("h")
     reply = bot.sender.command(text, response_url=bot.mock.response_url(name))
@@ -231,6 +255,7 @@ def test_slash_status(bot):
 
 # --- feedback ---------------------------------------------------------------------------------------
 
+
 def test_feedback_click_is_stored(bot):
     event = mention(QUESTION, channel="CFEED")
     bot.sender.event(event)
@@ -239,45 +264,91 @@ def test_feedback_click_is_stored(bot):
     message = {"type": "message", "ts": posted["ts"], "thread_ts": event["ts"], "blocks": posted["blocks"]}
 
     url = bot.mock.response_url("feedback")
-    reply = bot.sender.block_action("answer_feedback", f"down|{answer_id_}", user_id="UBOB", channel_id="CFEED",
-                                    message=message, response_url=url, action={"type": "feedback_buttons"})
+    reply = bot.sender.block_action(
+        "answer_feedback",
+        f"down|{answer_id_}",
+        user_id="UBOB",
+        channel_id="CFEED",
+        message=message,
+        response_url=url,
+        action={"type": "feedback_buttons"},
+    )
     assert reply.status == 200
     [thanks] = bot.mock.wait_for_response("feedback")
     assert thanks.payload["text"] == "Thanks for the feedback." and thanks.payload["replace_original"] is False
     assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id_)] == [("UBOB", "not_helpful")]
     # a 👎 asks (optionally, with one click) what was wrong; the reason is stored with the vote
     reasons = button_values(thanks.payload["blocks"])
-    assert set(reasons) == {"feedback_reason_wrong", "feedback_reason_off_topic", "feedback_reason_sources",
-                            "feedback_reason_other"}
-    bot.sender.block_action("feedback_reason_sources", reasons["feedback_reason_sources"], user_id="UBOB",
-                            channel_id="CFEED", message=message, response_url=url)
+    assert set(reasons) == {
+        "feedback_reason_wrong",
+        "feedback_reason_off_topic",
+        "feedback_reason_sources",
+        "feedback_reason_other",
+    }
+    bot.sender.block_action(
+        "feedback_reason_sources",
+        reasons["feedback_reason_sources"],
+        user_id="UBOB",
+        channel_id="CFEED",
+        message=message,
+        response_url=url,
+    )
     assert bot.mock.wait_for_response("feedback", 2)[-1].payload["text"] == "Noted, thank you."
     assert [f["reason"] for f in bot.service.store.feedback(answer_id_)] == ["sources"]
-    bot.sender.block_action("feedback_reason_other", f"{answer_id_}|other", user_id="UCAROL",
-                            channel_id="CFEED", message=message, response_url=url)  # no vote of hers to explain
+    bot.sender.block_action(
+        "feedback_reason_other",
+        f"{answer_id_}|other",
+        user_id="UCAROL",
+        channel_id="CFEED",
+        message=message,
+        response_url=url,
+    )  # no vote of hers to explain
     assert "couldn't find your vote" in bot.mock.wait_for_response("feedback", 3)[-1].payload["text"]
 
-    bot.sender.block_action("answer_feedback", f"up|{answer_id_}", user_id="UBOB", channel_id="CFEED",
-                            message=message, response_url=url, action={"type": "feedback_buttons"})
+    bot.sender.block_action(
+        "answer_feedback",
+        f"up|{answer_id_}",
+        user_id="UBOB",
+        channel_id="CFEED",
+        message=message,
+        response_url=url,
+        action={"type": "feedback_buttons"},
+    )
     bot.mock.wait_for_response("feedback", 4)
     assert [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id_)] == [("UBOB", "helpful")]
 
-    bot.sender.block_action("answer_feedback", "up|no-such-answer", user_id="UBOB", channel_id="CFEED",
-                            message=message, response_url=url, action={"type": "feedback_buttons"})
+    bot.sender.block_action(
+        "answer_feedback",
+        "up|no-such-answer",
+        user_id="UBOB",
+        channel_id="CFEED",
+        message=message,
+        response_url=url,
+        action={"type": "feedback_buttons"},
+    )
     assert "couldn't find" in bot.mock.wait_for_response("feedback", 5)[-1].payload["text"]
     # buttons on answers posted before the footer existed still count
-    bot.sender.block_action("feedback_not_helpful", answer_id_, user_id="UCAROL", channel_id="CFEED",
-                            message=message, response_url=url)
+    bot.sender.block_action(
+        "feedback_not_helpful", answer_id_, user_id="UCAROL", channel_id="CFEED", message=message, response_url=url
+    )
     bot.mock.wait_for_response("feedback", 6)
     assert ("UCAROL", "not_helpful") in [(f["user"], f["value"]) for f in bot.service.store.feedback(answer_id_)]
     # a forged value is ignored, not stored
-    bot.sender.block_action("answer_feedback", "sideways|" + answer_id_, user_id="UDAN", channel_id="CFEED",
-                            message=message, response_url=url, action={"type": "feedback_buttons"})
+    bot.sender.block_action(
+        "answer_feedback",
+        "sideways|" + answer_id_,
+        user_id="UDAN",
+        channel_id="CFEED",
+        message=message,
+        response_url=url,
+        action={"type": "feedback_buttons"},
+    )
     bot.mock.settle()
     assert "UDAN" not in [f["user"] for f in bot.service.store.feedback(answer_id_)]
 
 
 # --- request verification and retries -----------------------------------------------------------------
+
 
 def test_forged_or_stale_requests_are_rejected(bot):
     forged, forged_id = bot.sender.event(mention(QUESTION, channel="CFORGED"), secret="not-the-secret")
@@ -324,6 +395,7 @@ def test_rate_limited_post_is_retried_and_the_answer_arrives(bot):
 
 
 # --- failures are visible ---------------------------------------------------------------------------
+
 
 def test_backend_failure_shows_an_error_id_and_logs_it(bot, monkeypatch, caplog):
     def broken(*args, **kwargs):
@@ -376,8 +448,11 @@ def test_streamed_text_updates_the_placeholder_at_most_every_interval(make_bot, 
 
 def test_long_answer_continues_in_follow_up_messages(bot, monkeypatch):
     text = "\n\n".join(f"Paragraph {n}: " + "policy detail " * 150 for n in range(120))  # ~250k chars
-    monkeypatch.setattr(bot.service, "ask", lambda q, **kw: Answer(
-        q, text, False, "extractive", "extractive", "no model configured", [], id="long123"))
+    monkeypatch.setattr(
+        bot.service,
+        "ask",
+        lambda q, **kw: Answer(q, text, False, "extractive", "extractive", "no model configured", [], id="long123"),
+    )
     event = mention(QUESTION, channel="CLONG")
     bot.sender.event(event)
     bot.mock.wait_for_message("CLONG", is_answer)
@@ -393,18 +468,32 @@ def test_long_answer_continues_in_follow_up_messages(bot, monkeypatch):
 
 # --- what must not be answered ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("event", [
-    dm(QUESTION, channel="DIGNORE", user="UBOT0001"),  # the bot's own user
-    dm(QUESTION, channel="DIGNORE", bot_id="BBOT0001", user=None),  # the bot's own bot id
-    dm(QUESTION, channel="DIGNORE", subtype="message_changed"),
-    dm(QUESTION, channel="DIGNORE", subtype="message_deleted", hidden=True),
-    dm(QUESTION, channel="DIGNORE", subtype="channel_join"),
-    dm(QUESTION, channel="DIGNORE", subtype="bot_message", bot_id="BOTHER", user=None),  # another bot
-    mention(QUESTION, channel="CIGNORE", bot_id="BOTHER"),
-    {**dm(QUESTION, channel="CIGNORE"), "channel_type": "channel"},  # channel chatter without a mention
-    mention(QUESTION, channel="DIGNORE"),  # a mention in a DM: message.im answers it, not app_mention
-], ids=["own-user", "own-bot", "edited", "deleted", "join", "other-bot", "other-bot-mention", "channel-message",
-        "mention-in-dm"])
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        dm(QUESTION, channel="DIGNORE", user="UBOT0001"),  # the bot's own user
+        dm(QUESTION, channel="DIGNORE", bot_id="BBOT0001", user=None),  # the bot's own bot id
+        dm(QUESTION, channel="DIGNORE", subtype="message_changed"),
+        dm(QUESTION, channel="DIGNORE", subtype="message_deleted", hidden=True),
+        dm(QUESTION, channel="DIGNORE", subtype="channel_join"),
+        dm(QUESTION, channel="DIGNORE", subtype="bot_message", bot_id="BOTHER", user=None),  # another bot
+        mention(QUESTION, channel="CIGNORE", bot_id="BOTHER"),
+        {**dm(QUESTION, channel="CIGNORE"), "channel_type": "channel"},  # channel chatter without a mention
+        mention(QUESTION, channel="DIGNORE"),  # a mention in a DM: message.im answers it, not app_mention
+    ],
+    ids=[
+        "own-user",
+        "own-bot",
+        "edited",
+        "deleted",
+        "join",
+        "other-bot",
+        "other-bot-mention",
+        "channel-message",
+        "mention-in-dm",
+    ],
+)
 def test_ignored_messages(bot, event):
     reply, _ = bot.sender.event(event)
     assert reply.status == 200

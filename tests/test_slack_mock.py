@@ -1,4 +1,5 @@
 """The mock Slack Web API itself, driven by slack_sdk's WebClient."""
+
 from __future__ import annotations
 
 import urllib.error
@@ -34,14 +35,16 @@ def test_records_calls_and_checks_tokens(mock):
 
 def test_injected_failures_then_success(mock):
     mock.fail_next("chat.postMessage", 500, times=2)
-    client = WebClient(token=mock.bot_token, base_url=mock.api_url,
-                       retry_handlers=[ServerErrorRetryHandler(max_retry_count=2)])
+    client = WebClient(
+        token=mock.bot_token, base_url=mock.api_url, retry_handlers=[ServerErrorRetryHandler(max_retry_count=2)]
+    )
     assert client.chat_postMessage(channel="C1", text="x")["ok"]
     assert [c.status for c in mock.calls_of("chat.postMessage", failed=True)] == [500, 500, 200]
     mock.fail_next("views.publish", 429)
     with pytest.raises(SlackApiError) as err:
         WebClient(token=mock.bot_token, base_url=mock.api_url, retry_handlers=[]).views_publish(
-            user_id="U1", view={"type": "home", "blocks": []})
+            user_id="U1", view={"type": "home", "blocks": []}
+        )
     assert err.value.response.status_code == 429 and err.value.response.headers["Retry-After"] == "1"
 
 

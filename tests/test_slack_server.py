@@ -1,5 +1,6 @@
 """serve(): configuration errors name the missing variable, the mode is chosen from the
 tokens, the token is checked and the model loaded once before serving."""
+
 from __future__ import annotations
 
 from pydantic import SecretStr
@@ -20,14 +21,17 @@ class StubService:
         self.warmed += 1
 
 
-@pytest.mark.parametrize("env, mode, missing", [
-    ({}, None, "SLACK_BOT_TOKEN"),
-    ({"SLACK_SIGNING_SECRET": "s"}, "http", "SLACK_BOT_TOKEN"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1"}, None, "SLACK_SIGNING_SECRET"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "http", "SLACK_SIGNING_SECRET"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, "socket", "SLACK_APP_TOKEN"),
-    ({"SLACK_APP_TOKEN": "xapp-1"}, None, "SLACK_BOT_TOKEN"),
-])
+@pytest.mark.parametrize(
+    "env, mode, missing",
+    [
+        ({}, None, "SLACK_BOT_TOKEN"),
+        ({"SLACK_SIGNING_SECRET": "s"}, "http", "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, None, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "http", "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, "socket", "SLACK_APP_TOKEN"),
+        ({"SLACK_APP_TOKEN": "xapp-1"}, None, "SLACK_BOT_TOKEN"),
+    ],
+)
 def test_missing_configuration_names_the_variable(make_settings, env, mode, missing):
     stub = StubService()
     with pytest.raises(SlackConfigError, match=missing):
@@ -81,8 +85,13 @@ def test_serve_socket_mode_uses_the_app_token(bot_settings, mock_slack, monkeypa
         handler.close()
 
     monkeypatch.setattr(SocketModeHandler, "start", start)
-    serve(bot_settings.model_copy(update={"slack_app_token": SecretStr(mock_slack.app_token), "slack_signing_secret": SecretStr("")}),
-          None, service=stub)
+    serve(
+        bot_settings.model_copy(
+            update={"slack_app_token": SecretStr(mock_slack.app_token), "slack_signing_secret": SecretStr("")}
+        ),
+        None,
+        service=stub,
+    )
     assert stub.warmed == 1
     assert [h.app_token for h in started] == [mock_slack.app_token]
     assert started[0].client.web_client.base_url == mock_slack.api_url
@@ -94,8 +103,9 @@ def test_json_log_lines_carry_the_error_id():
 
     from bot.slack.server import JsonFormatter
 
-    record = logging.LogRecord("bot.slack", logging.ERROR, __file__, 1,
-                               "answering in %s failed (error id %s)", ("C1", "3f9a1c2b"), None)
+    record = logging.LogRecord(
+        "bot.slack", logging.ERROR, __file__, 1, "answering in %s failed (error id %s)", ("C1", "3f9a1c2b"), None
+    )
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "ERROR" and line["error_id"] == "3f9a1c2b" and "C1" in line["message"]
 
@@ -106,14 +116,23 @@ def test_secrets_stay_out_of_reprs_and_logs(bot_settings):
     assert bot_settings.secret("slack_signing_secret") not in text
 
 
-@pytest.mark.parametrize("llm, expected", [
-    ("nonsense:foo", "unknown provider 'nonsense'"),
-    ("openai_compatible:foo", "needs ADVISOR_LLM_BASE_URL"),
-    ("ollama:llama3", "pip install 'genai-strategy-advisor[ollama]'"),
-])
+@pytest.mark.parametrize(
+    "llm, expected",
+    [
+        ("nonsense:foo", "unknown provider 'nonsense'"),
+        ("openai_compatible:foo", "needs ADVISOR_LLM_BASE_URL"),
+        ("ollama:llama3", "pip install 'genai-strategy-advisor[ollama]'"),
+    ],
+)
 def test_serve_with_a_bad_model_setting_exits_with_a_clean_message(tmp_path, monkeypatch, mock_slack, llm, expected):
-    env = {"ADVISOR_HOME": str(tmp_path / "home"), "ADVISOR_LLM": llm, "SLACK_BOT_TOKEN": mock_slack.bot_token,
-           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": mock_slack.api_url, "SLACK_APP_TOKEN": ""}
+    env = {
+        "ADVISOR_HOME": str(tmp_path / "home"),
+        "ADVISOR_LLM": llm,
+        "SLACK_BOT_TOKEN": mock_slack.bot_token,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": mock_slack.api_url,
+        "SLACK_APP_TOKEN": "",
+    }
     from bot.cli import main
 
     result = CliRunner().invoke(main, ["serve", "--http"], env=env)

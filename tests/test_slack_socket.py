@@ -1,5 +1,6 @@
 """The same listeners over Socket Mode: Bolt's SocketModeHandler dispatching envelopes, first
 handed to it directly, then over a real WebSocket from slack_sdk's built-in client."""
+
 from __future__ import annotations
 
 from pydantic import SecretStr
@@ -36,7 +37,9 @@ def socket_bot(bot_settings, advisor_service, mock_slack):
     from bot.slack.app import build_app
     from bot.slack.server import socket_mode_handler
 
-    settings = bot_settings.model_copy(update={"slack_app_token": SecretStr(mock_slack.app_token), "slack_signing_secret": SecretStr("")})
+    settings = bot_settings.model_copy(
+        update={"slack_app_token": SecretStr(mock_slack.app_token), "slack_signing_secret": SecretStr("")}
+    )
     app = build_app(settings, advisor_service)
     handler = socket_mode_handler(settings, app)
     yield app, handler
@@ -45,9 +48,14 @@ def socket_bot(bot_settings, advisor_service, mock_slack):
 
 
 def envelope(payload: dict, kind: str = "events_api", retry_attempt: int | None = None) -> SocketModeRequest:
-    return SocketModeRequest(type=kind, envelope_id=unique_id("env-"), payload=payload,
-                             accepts_response_payload=kind != "events_api", retry_attempt=retry_attempt,
-                             retry_reason="timeout" if retry_attempt else None)
+    return SocketModeRequest(
+        type=kind,
+        envelope_id=unique_id("env-"),
+        payload=payload,
+        accepts_response_payload=kind != "events_api",
+        retry_attempt=retry_attempt,
+        retry_reason="timeout" if retry_attempt else None,
+    )
 
 
 def test_socket_mode_mention_is_acked_and_answered(socket_bot, mock_slack):
@@ -70,9 +78,16 @@ def test_socket_mode_mention_is_acked_and_answered(socket_bot, mock_slack):
 def test_socket_mode_slash_command_and_dm(socket_bot, mock_slack):
     app, handler = socket_bot
     client = RecordingSocketClient()
-    command = {"command": "/advisor", "text": "help", "user_id": "UALICE", "channel_id": "CGENERAL",
-               "team_id": mock_slack.team_id, "response_url": mock_slack.response_url("socket"),
-               "trigger_id": "t", "api_app_id": "A0TEST"}
+    command = {
+        "command": "/advisor",
+        "text": "help",
+        "user_id": "UALICE",
+        "channel_id": "CGENERAL",
+        "team_id": mock_slack.team_id,
+        "response_url": mock_slack.response_url("socket"),
+        "trigger_id": "t",
+        "api_app_id": "A0TEST",
+    }
     handler.handle(client, envelope(command, "slash_commands"))
     [response] = mock_slack.wait_for_response("socket")
     assert "/advisor ask" in str(response.payload["blocks"])
@@ -94,8 +109,16 @@ def test_socket_mode_over_a_websocket(socket_bot, mock_slack):
 
         event = mention(QUESTION, channel="CWIRE")
         body = SlackSender("http://unused", "").envelope(event)
-        socket_server.send({"envelope_id": "wire-1", "type": "events_api", "payload": body,
-                            "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": ""})
+        socket_server.send(
+            {
+                "envelope_id": "wire-1",
+                "type": "events_api",
+                "payload": body,
+                "accepts_response_payload": False,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
         assert socket_server.wait_for_ack("wire-1") == {"envelope_id": "wire-1"}
         mock_slack.wait_for_message("CWIRE", is_answer)
         handler.close()

@@ -1,4 +1,5 @@
 """The bot's SQLite store: dedupe across restarts, pruning, feedback, audit."""
+
 from __future__ import annotations
 
 from bot.store import Store
@@ -22,7 +23,9 @@ def test_feedback_replaces_a_users_earlier_vote_and_needs_a_known_answer(tmp_pat
     assert store.record_feedback(answer_id, "U1", "not_helpful")
     assert store.record_feedback(answer_id, "U2", "helpful")
     assert sorted((r["user"], r["value"]) for r in store.feedback(answer_id)) == [
-        ("U1", "not_helpful"), ("U2", "helpful")]
+        ("U1", "not_helpful"),
+        ("U2", "helpful"),
+    ]
     assert not store.record_feedback("nope", "U1", "helpful")
 
 

@@ -1,6 +1,7 @@
 """The streaming answer path: retries until the first token, then the same fallback as the
 non-streaming path; a stream cut after its first token keeps what arrived with a visible note;
 content-block chunks (Bedrock Converse) are read as text."""
+
 from __future__ import annotations
 
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -42,8 +43,12 @@ def test_content_blocks_are_read_as_text():
 
 
 def _service(built_index, embedder, server, **extra):
-    service = AdvisorService(built_index.model_copy(update={
-        "llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 1, **extra}), embedder=embedder)
+    service = AdvisorService(
+        built_index.model_copy(
+            update={"llm": "openai_compatible:mock", "llm_base_url": server.url + "/v1", "llm_retries": 1, **extra}
+        ),
+        embedder=embedder,
+    )
     return service
 
 

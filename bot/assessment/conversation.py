@@ -5,6 +5,7 @@ they must not disagree on: back / restart / cancel, someone else's assessment, a
 "Did you mean …?" waiting for its answer (settled by yes/no, an option's number or name, or a new
 reply), and when a reply is not an answer at all but a question for the advisor.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,36 @@ from .interpret import Interpretation, ReplyError, _names, check_reply
 from .sessions import CANCELLED, FINISHED, OPEN, START_HINT, AssessmentError, AssessmentSessions, Session
 
 CONTROL_WORDS = {
-    "back": "back", "go back": "back", "previous": "back", "undo": "back",
-    "restart": "restart", "start over": "restart", "start again": "restart",
-    "cancel": "cancel", "stop": "cancel", "quit": "cancel", "abort": "cancel",
+    "back": "back",
+    "go back": "back",
+    "previous": "back",
+    "undo": "back",
+    "restart": "restart",
+    "start over": "restart",
+    "start again": "restart",
+    "cancel": "cancel",
+    "stop": "cancel",
+    "quit": "cancel",
+    "abort": "cancel",
 }
-CONFIRM_YES = {"yes", "y", "yep", "yeah", "yup", "correct", "right", "that's right", "thats right", "exactly",
-               "sure", "ok", "okay", "confirm", "yes please", "that one"}
+CONFIRM_YES = {
+    "yes",
+    "y",
+    "yep",
+    "yeah",
+    "yup",
+    "correct",
+    "right",
+    "that's right",
+    "thats right",
+    "exactly",
+    "sure",
+    "ok",
+    "okay",
+    "confirm",
+    "yes please",
+    "that one",
+}
 CONFIRM_NO = {"no", "n", "nope", "nah", "wrong", "neither", "not that", "no thanks"}
 
 
@@ -70,14 +95,22 @@ class Conversation:
         if session.user != user:
             if loose or session.status != OPEN or not answer_like:
                 return Turn("not_for_us", session)
-            return Turn("refused", session, "This assessment belongs to someone else, so only they can answer it; "
-                                            f"nothing was changed. {START_HINT[0].upper()}{START_HINT[1:]} of your own.")
+            return Turn(
+                "refused",
+                session,
+                "This assessment belongs to someone else, so only they can answer it; "
+                f"nothing was changed. {START_HINT[0].upper()}{START_HINT[1:]} of your own.",
+            )
         if session.status != OPEN:
             if not answer_like:
                 return Turn("not_for_us", session)  # a follow-up question about the result
             state = "finished" if session.status == FINISHED else "cancelled"
-            return Turn("refused", session, f"This assessment is already {state}, so I haven't changed it. "
-                                            f"{START_HINT[0].upper()}{START_HINT[1:]}.")
+            return Turn(
+                "refused",
+                session,
+                f"This assessment is already {state}, so I haven't changed it. "
+                f"{START_HINT[0].upper()}{START_HINT[1:]}.",
+            )
         try:
             if command == "back":
                 return Turn("back", self._back(session, user))
@@ -113,10 +146,15 @@ class Conversation:
             if loose or asks(text):
                 return Turn("not_for_us", session, question=question, interpretation=found)
             labels = ", ".join(f"“{o.label}”" for o in question.options)
-            return Turn("no_match", session, f"I couldn't match “{text}” to an answer to “{question.prompt}”, so "
-                                             f"nothing was recorded. Reply with one of {labels} (or its number); "
-                                             "you can also say back, restart or cancel.", question,
-                        interpretation=found)
+            return Turn(
+                "no_match",
+                session,
+                f"I couldn't match “{text}” to an answer to “{question.prompt}”, so "
+                f"nothing was recorded. Reply with one of {labels} (or its number); "
+                "you can also say back, restart or cancel.",
+                question,
+                interpretation=found,
+            )
         if found.confirm:
             if loose:
                 return Turn("not_for_us", session, question=question, interpretation=found)
@@ -125,8 +163,9 @@ class Conversation:
             return Turn("confirm", session, f"Did you mean “{label}”?", question, found.value, found)
         return self._record(session, user, question, found.value, how, found)
 
-    def _record(self, session: Session, user: str, question: Question, value: str, how: str,
-                found: Interpretation | None = None) -> Turn:
+    def _record(
+        self, session: Session, user: str, question: Question, value: str, how: str, found: Interpretation | None = None
+    ) -> Turn:
         session = self.sessions.answer(session.id, user, question.id, value, how, expected_step=session.step)
         return Turn("answered", session, question=question, value=value, interpretation=found)
 

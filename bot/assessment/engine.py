@@ -29,10 +29,7 @@ class InvalidAnswer(ValueError):
         if value is None:
             msg = f"Unknown question '{question_id}'. Valid questions: {', '.join(valid)}"
         else:
-            msg = (
-                f"'{value}' is not a valid answer to '{question_id}'. "
-                f"Valid answers: {', '.join(valid)}"
-            )
+            msg = f"'{value}' is not a valid answer to '{question_id}'. Valid answers: {', '.join(valid)}"
         super().__init__(msg)
 
 
@@ -54,8 +51,13 @@ class Change:
     text: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"question": self.question, "from": self.from_value, "to": self.to_value,
-                "recommendation": self.recommendation, "text": self.text}
+        return {
+            "question": self.question,
+            "from": self.from_value,
+            "to": self.to_value,
+            "recommendation": self.recommendation,
+            "text": self.text,
+        }
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,7 @@ class Assessment:
             "recommendation": self.recommendation,
             "scores": dict(self.scores),
             "confidence": self.confidence,
-            "rationale": [
-                {"question": r.question, "answer": r.answer, "effect": r.effect}
-                for r in self.rationale
-            ],
+            "rationale": [{"question": r.question, "answer": r.answer, "effect": r.effect} for r in self.rationale],
             "conflicts": list(self.conflicts),
             "rules": list(self.rules),
             "excluded": list(self.excluded),
@@ -158,8 +157,10 @@ def _verdict(framework: Framework, resolved: Mapping[str, str]) -> _Verdict:
 def _change_text(framework: Framework, question_id: str, old: str, new: str, recommendation: str) -> str:
     question = framework.question(question_id)
     was = "not sure" if old == UNSURE else f"“{question.option(old).label}”"
-    return (f"{question.topic}: “{question.option(new).label}” instead of {was} → "
-            f"{framework.approaches[recommendation].short}")
+    return (
+        f"{question.topic}: “{question.option(new).label}” instead of {was} → "
+        f"{framework.approaches[recommendation].short}"
+    )
 
 
 def what_would_change(framework: Framework, resolved: Mapping[str, str], current: str) -> tuple[Change, ...]:
@@ -173,8 +174,15 @@ def what_would_change(framework: Framework, resolved: Mapping[str, str], current
                 continue
             other = _verdict(framework, {**resolved, question.id: option.value}).recommendation
             if other != current:
-                changes.append(Change(question.id, old, option.value, other,
-                                      _change_text(framework, question.id, old, option.value, other)))
+                changes.append(
+                    Change(
+                        question.id,
+                        old,
+                        option.value,
+                        other,
+                        _change_text(framework, question.id, old, option.value, other),
+                    )
+                )
     return tuple(changes)
 
 
@@ -203,15 +211,12 @@ def assess(framework: Framework, answers: Mapping[str, str]) -> Assessment:
     for question in framework.questions:
         option = question.option(resolved[question.id])
         if option.value == UNSURE:
-            effects[question.id] = (
-                f"{question.topic}: not sure → no change, lowers confidence; {option.explanation}"
-            )
+            effects[question.id] = f"{question.topic}: not sure → no change, lowers confidence; {option.explanation}"
             continue
         answered += 1
         citations.extend(question.cite)
         effects[question.id] = (
-            f"{question.topic}: {option.label} → {_describe_deltas(framework, option.weights)}; "
-            f"{option.explanation}"
+            f"{question.topic}: {option.label} → {_describe_deltas(framework, option.weights)}; {option.explanation}"
         )
 
     fired = [rule for rule in framework.conflicts if rule.matches(resolved)]
@@ -244,16 +249,16 @@ def assess(framework: Framework, answers: Mapping[str, str]) -> Assessment:
         where = "; ".join(f"{c.document} › {c.section.replace(' > ', ' › ')}" for c in rule.cite)
         text = f"{rule.title}: {rule.message} This rules out {names} ({where})."
         if top_score in rule.excludes:
-            text += (f" It decided the recommendation: on scores alone "
-                     f"{framework.approaches[top_score].short} would have come first.")
+            text += (
+                f" It decided the recommendation: on scores alone "
+                f"{framework.approaches[top_score].short} would have come first."
+            )
         rules.append(text)
         citations.extend(rule.cite)
         last = max(rule.when, key=order.index)
         effects[last] += f" Rule “{rule.title}” rules out {names}."
 
-    rationale = tuple(
-        RationaleLine(question=q, answer=resolved[q], effect=effects[q]) for q in order
-    )
+    rationale = tuple(RationaleLine(question=q, answer=resolved[q], effect=effects[q]) for q in order)
     citations.extend(winner.sections.values())
     return Assessment(
         recommendation=recommendation,

@@ -273,9 +273,7 @@ class _Ctx:
         return [(n, self.text(n, what)) for n in self.sequence(node, what)]
 
 
-def _weights(
-    ctx: _Ctx, node: Node, what: str, approaches: Mapping[str, Approach]
-) -> Mapping[str, float]:
+def _weights(ctx: _Ctx, node: Node, what: str, approaches: Mapping[str, Approach]) -> Mapping[str, float]:
     weights: dict[str, float] = {}
     for name, (key, value) in ctx.free_mapping(node, what).items():
         if name not in approaches:
@@ -303,8 +301,7 @@ def _approaches(ctx: _Ctx, node: Node) -> dict[str, Approach]:
         sections_node = items["sections"][1]
         sec_items = ctx.mapping(sections_node, f"{what}.sections", SECTION_KINDS)
         sections = {
-            kind: Citation(document, ctx.text(sec_items[kind][1], f"{what}.sections.{kind}"))
-            for kind in SECTION_KINDS
+            kind: Citation(document, ctx.text(sec_items[kind][1], f"{what}.sections.{kind}")) for kind in SECTION_KINDS
         }
         approaches[approach_id] = Approach(
             id=approach_id,
@@ -318,9 +315,7 @@ def _approaches(ctx: _Ctx, node: Node) -> dict[str, Approach]:
     return approaches
 
 
-def _option(
-    ctx: _Ctx, node: Node, question_id: str, approaches: Mapping[str, Approach]
-) -> Option:
+def _option(ctx: _Ctx, node: Node, question_id: str, approaches: Mapping[str, Approach]) -> Option:
     items = ctx.mapping(
         node,
         f"an option of question '{question_id}'",
@@ -406,20 +401,20 @@ def _question(ctx: _Ctx, node: Node, approaches: Mapping[str, Approach]) -> tupl
         raise ctx.fail(items["options"][0], f"{what} must offer the '{UNSURE}' option")
     for opt in options:
         if opt.negates is not None and (opt.negates not in seen or opt.negates == opt.value):
-            raise ctx.fail(items["options"][0], f"{what}: option '{opt.value}' negates '{opt.negates}', "
-                           "which is not another option")
+            raise ctx.fail(
+                items["options"][0],
+                f"{what}: option '{opt.value}' negates '{opt.negates}', which is not another option",
+            )
 
     for value in CONTRACT_QUESTIONS.get(qid, ()):
         if value not in seen:
             raise ctx.fail(items["options"][0], f"{what} is missing contract option '{value}'")
-    cite = tuple(
-        _citation(ctx, c, f"{what} cite")
-        for c in ctx.sequence(items["cite"][1], f"{what} cite")
-    )
+    cite = tuple(_citation(ctx, c, f"{what} cite") for c in ctx.sequence(items["cite"][1], f"{what} cite"))
     measures: tuple[Measure, ...] = ()
     if "measures" in items:
-        measures = tuple(_measure(ctx, m, what, tuple(seen))
-                         for m in ctx.sequence(items["measures"][1], f"{what} measures"))
+        measures = tuple(
+            _measure(ctx, m, what, tuple(seen)) for m in ctx.sequence(items["measures"][1], f"{what} measures")
+        )
     question = Question(
         id=qid,
         topic=ctx.text(items["topic"][1], f"{what} topic"),
@@ -500,8 +495,9 @@ def _rule(ctx: _Ctx, node: Node, questions: Mapping[str, Question], approaches: 
     )
 
 
-def _check_rules_leave_a_choice(ctx: _Ctx, node: Node, rules: list[HardRule],
-                                questions: Mapping[str, Question], approaches: Mapping[str, Approach]) -> None:
+def _check_rules_leave_a_choice(
+    ctx: _Ctx, node: Node, rules: list[HardRule], questions: Mapping[str, Question], approaches: Mapping[str, Approach]
+) -> None:
     """Every combination of answers must leave at least one approach, or some team would get
     no recommendation at all; the space is small (a few hundred combinations)."""
     involved = sorted({q for r in rules for q in r.when})

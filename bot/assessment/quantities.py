@@ -3,6 +3,7 @@
 
 Pure: ``today`` is passed in, so "by Q3" means the same thing in a test as on that day.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,42 +12,196 @@ from datetime import date
 
 # Vague amounts read as their typical value: "a few thousand" is closer to 3,000 than to 1,000.
 _VAGUE = {
-    "a handful of": 5, "handful of": 5, "a handful": 5, "a couple of": 2, "a couple": 2, "couple of": 2,
-    "couple": 2, "a few": 3.5, "few": 3.5, "several": 4, "a dozen": 12, "dozens of": 30, "dozens": 30,
-    "hundreds of": 300, "hundreds": 300, "thousands of": 3_000, "thousands": 3_000, "tens of": 30,
-    "millions of": 3_000_000, "millions": 3_000_000, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3,
-    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twelve": 12,
-    "eighteen": 18, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100, "half a": 0.5, "half an": 0.5,
+    "a handful of": 5,
+    "handful of": 5,
+    "a handful": 5,
+    "a couple of": 2,
+    "a couple": 2,
+    "couple of": 2,
+    "couple": 2,
+    "a few": 3.5,
+    "few": 3.5,
+    "several": 4,
+    "a dozen": 12,
+    "dozens of": 30,
+    "dozens": 30,
+    "hundreds of": 300,
+    "hundreds": 300,
+    "thousands of": 3_000,
+    "thousands": 3_000,
+    "tens of": 30,
+    "millions of": 3_000_000,
+    "millions": 3_000_000,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "eighteen": 18,
+    "twenty": 20,
+    "thirty": 30,
+    "fifty": 50,
+    "hundred": 100,
+    "half a": 0.5,
+    "half an": 0.5,
 }
-_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mil": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
-          "billion": 1e9, "hundred": 1e2}
+_SCALE = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mm": 1e6,
+    "mil": 1e6,
+    "million": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+    "hundred": 1e2,
+}
 _VOLUME_UNITS = {
-    "requests": ("request", "requests", "req", "reqs", "call", "calls", "queries", "query", "prompts", "prompt",
-                 "messages", "message", "transcripts", "transcript", "documents", "docs", "tickets", "conversations",
-                 "completions", "chats", "questions", "invocations", "emails", "rps", "qps", "tps", "rpm", "qpm",
-                 "searches", "lookups", "images", "pages", "files", "records", "jobs", "runs"),
-    "users": ("users", "user", "people", "persons", "employees", "staff", "seats", "agents", "customers",
-              "engineers", "developers", "devs", "clients", "accounts", "reps", "members", "subscribers",
-              "students", "patients", "colleagues", "analysts", "ppl", "folks", "heads", "teammates"),
+    "requests": (
+        "request",
+        "requests",
+        "req",
+        "reqs",
+        "call",
+        "calls",
+        "queries",
+        "query",
+        "prompts",
+        "prompt",
+        "messages",
+        "message",
+        "transcripts",
+        "transcript",
+        "documents",
+        "docs",
+        "tickets",
+        "conversations",
+        "completions",
+        "chats",
+        "questions",
+        "invocations",
+        "emails",
+        "rps",
+        "qps",
+        "tps",
+        "rpm",
+        "qpm",
+        "searches",
+        "lookups",
+        "images",
+        "pages",
+        "files",
+        "records",
+        "jobs",
+        "runs",
+    ),
+    "users": (
+        "users",
+        "user",
+        "people",
+        "persons",
+        "employees",
+        "staff",
+        "seats",
+        "agents",
+        "customers",
+        "engineers",
+        "developers",
+        "devs",
+        "clients",
+        "accounts",
+        "reps",
+        "members",
+        "subscribers",
+        "students",
+        "patients",
+        "colleagues",
+        "analysts",
+        "ppl",
+        "folks",
+        "heads",
+        "teammates",
+    ),
     "tokens": ("tokens", "token"),
 }
 # Rates per second or minute ("5 rps") are peaks more often than averages.
 _RATE_UNITS = {"rps": 86_400, "qps": 86_400, "tps": 86_400, "rpm": 1_440, "qpm": 1_440}
-_PER_DAY = {"second": 86_400, "sec": 86_400, "s": 86_400, "minute": 1_440, "min": 1_440, "hour": 24, "hr": 24,
-            "h": 24, "day": 1, "d": 1, "week": 1 / 7, "wk": 1 / 7, "month": 1 / 30, "mo": 1 / 30,
-            "year": 1 / 365, "yr": 1 / 365}
-_ADVERB_PER = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month", "yearly": "year",
-               "annually": "year"}
-_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "wk": 7, "wks": 7, "fortnight": 14, "fortnights": 14, "month": 30, "months": 30, "mo": 30,
-         "quarter": 91, "quarters": 91, "year": 365, "years": 365, "yr": 365, "yrs": 365}
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
+_PER_DAY = {
+    "second": 86_400,
+    "sec": 86_400,
+    "s": 86_400,
+    "minute": 1_440,
+    "min": 1_440,
+    "hour": 24,
+    "hr": 24,
+    "h": 24,
+    "day": 1,
+    "d": 1,
+    "week": 1 / 7,
+    "wk": 1 / 7,
+    "month": 1 / 30,
+    "mo": 1 / 30,
+    "year": 1 / 365,
+    "yr": 1 / 365,
+}
+_ADVERB_PER = {
+    "daily": "day",
+    "hourly": "hour",
+    "weekly": "week",
+    "monthly": "month",
+    "yearly": "year",
+    "annually": "year",
+}
+_DAYS = {
+    "day": 1,
+    "days": 1,
+    "week": 7,
+    "weeks": 7,
+    "wk": 7,
+    "wks": 7,
+    "fortnight": 14,
+    "fortnights": 14,
+    "month": 30,
+    "months": 30,
+    "mo": 30,
+    "quarter": 91,
+    "quarters": 91,
+    "year": 365,
+    "years": 365,
+    "yr": 365,
+    "yrs": 365,
+}
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 
 _NUMBER = r"(\d+(?:[.,]\d+)*)\s*(k|mm|m|mil|bn|b|thousand|million|billion|hundred)?\b"
 _VAGUE_RE = "|".join(sorted((re.escape(k) for k in _VAGUE), key=len, reverse=True))
-_AMOUNT = re.compile(rf"(?:(?P<vague>\b(?:{_VAGUE_RE}))\s+(?:(?P<vscale>thousand|million|billion|hundred)s?\b)?|"
-                     rf"{_NUMBER})",
-                     re.I)
+_AMOUNT = re.compile(
+    rf"(?:(?P<vague>\b(?:{_VAGUE_RE}))\s+(?:(?P<vscale>thousand|million|billion|hundred)s?\b)?|"
+    rf"{_NUMBER})",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +232,11 @@ def _unit_after(rest: str) -> str | None:
 
 def _per_after(rest: str) -> float | None:
     head = rest.lower()[:40]
-    match = re.match(r"\s*(?:[a-z]+\s+){0,3}?(?:a|an|per|each|every|/|a single)\s*(second|sec|minute|min|hour|hr|h|"
-                     r"day|d|week|wk|month|mo|year|yr)\b", head)
+    match = re.match(
+        r"\s*(?:[a-z]+\s+){0,3}?(?:a|an|per|each|every|/|a single)\s*(second|sec|minute|min|hour|hr|h|"
+        r"day|d|week|wk|month|mo|year|yr)\b",
+        head,
+    )
     if match:
         return _PER_DAY[match.group(1)]
     match = re.match(r"\s*(?:[a-z]+\s+){0,3}?(daily|hourly|weekly|monthly|yearly|annually)\b", head)
@@ -134,14 +292,17 @@ def volumes(text: str) -> list[Quantity]:
             continue
         last_unit = unit
         per_day = amount * per if per is not None and unit != "users" else amount
-        found.append(Quantity(unit, per_day, text[match.start():end + 30].strip(), estimated))
+        found.append(Quantity(unit, per_day, text[match.start() : end + 30].strip(), estimated))
     return found
 
 
 def _number_parts(digits: str, scale: str | None) -> float | None:
     try:
-        value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+", digits) else float(
-            digits.replace(",", "."))
+        value = (
+            float(digits.replace(",", ""))
+            if re.fullmatch(r"\d{1,3}(,\d{3})+", digits)
+            else float(digits.replace(",", "."))
+        )
     except ValueError:
         return None
     return value * _SCALE[scale.lower()] if scale else value
@@ -150,10 +311,12 @@ def _number_parts(digits: str, scale: str | None) -> float | None:
 def _money(text: str, start: int, rest: str) -> bool:
     """Whether the amount at ``start`` is a sum of money: a currency sign or word next to it, or
     a bill, spend or cost just before it."""
-    before = text[max(0, start - 40):start].lower()
-    return bool(re.search(r"[$€£]\s*$", before) or re.match(r"\s*(k|m)?\s*(usd|eur|gbp|dollars?|euros?|bucks|pounds)\b",
-                                                            rest.lower())
-                or re.search(r"\b(bill|billing|spend|spending|costs?|invoice|paying|pay)\b", before))
+    before = text[max(0, start - 40) : start].lower()
+    return bool(
+        re.search(r"[$€£]\s*$", before)
+        or re.match(r"\s*(k|m)?\s*(usd|eur|gbp|dollars?|euros?|bucks|pounds)\b", rest.lower())
+        or re.search(r"\b(bill|billing|spend|spending|costs?|invoice|paying|pay)\b", before)
+    )
 
 
 def _quarter_end(quarter: int, today: date) -> date:
@@ -173,8 +336,11 @@ def durations(text: str, today: date) -> list[Quantity]:
     """Every time horizon in ``text``, in days from ``today``."""
     lowered = text.lower()
     found: list[Quantity] = []
-    for match in re.finditer(rf"(?:(\d+(?:\.\d+)?)\s*\+?|\b({_VAGUE_RE}))\s*-?\s*(days?|weeks?|wks?|months?|mo|"
-                             r"quarters?|years?|yrs?|fortnights?)\b", lowered):
+    for match in re.finditer(
+        rf"(?:(\d+(?:\.\d+)?)\s*\+?|\b({_VAGUE_RE}))\s*-?\s*(days?|weeks?|wks?|months?|mo|"
+        r"quarters?|years?|yrs?|fortnights?)\b",
+        lowered,
+    ):
         amount = float(match.group(1)) if match.group(1) else float(_VAGUE[match.group(2)])
         found.append(Quantity("days", amount * _DAYS[match.group(3)], match.group(0)))
     for match in re.finditer(r"\b(?:by|before|in|until|for)?\s*(?:the\s+)?(?:end of\s+)?q([1-4])\b", lowered):

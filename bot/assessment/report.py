@@ -1,6 +1,7 @@
 """An assessment result made useful: the engine's verdict plus the guidance's pros, cons and
 "when to choose" for the recommended approach and the internal policies that bear on the
 answers, all with citations. Reads the index; the engine itself stays pure."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -30,8 +31,15 @@ NEXT_STEPS = {
 }
 
 
-def build_report(framework: Framework, assessment: Assessment, answers: Mapping[str, str],
-                 index, retriever=None, policy_limit: int = 4, allow=None) -> dict[str, Any]:
+def build_report(
+    framework: Framework,
+    assessment: Assessment,
+    answers: Mapping[str, str],
+    index,
+    retriever=None,
+    policy_limit: int = 4,
+    allow=None,
+) -> dict[str, Any]:
     """``allow(chunk)``: which policies may be listed for the reader (None: all)."""
     approach = framework.approaches[assessment.recommendation]
     report = assessment.to_dict()
@@ -62,8 +70,11 @@ def _policies(framework: Framework, answers: Mapping[str, str], retriever, limit
             if source in strategy_docs or source in found:
                 continue
             found[source] = {
-                "source": source, "title": hit.chunk["title"], "section": hit.chunk.get("section") or "",
-                "because": f"{question.topic}: {value}", "score": round(hit.similarity, 3),
+                "source": source,
+                "title": hit.chunk["title"],
+                "section": hit.chunk.get("section") or "",
+                "because": f"{question.topic}: {value}",
+                "score": round(hit.similarity, 3),
                 "excerpt": _excerpt(hit.chunk["text"]),
             }
             break

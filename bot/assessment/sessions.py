@@ -138,8 +138,7 @@ class Session:
             "version": self.version,
             "framework_version": self.framework_version,
             "answers": [
-                {"question_id": a.question_id, "value": a.value, "how": a.how, "at": a.at}
-                for a in self.answer_records
+                {"question_id": a.question_id, "value": a.value, "how": a.how, "at": a.at} for a in self.answer_records
             ],
             "result": dict(self.result) if self.result is not None else None,
         }
@@ -177,8 +176,7 @@ class AssessmentSessions:
 
     def _load(self, row: Mapping[str, Any]) -> Session:
         answers = self._rows(
-            "SELECT question_id, value, how, at FROM assessment_answers"
-            " WHERE session_id = ? ORDER BY at, rowid",
+            "SELECT question_id, value, how, at FROM assessment_answers WHERE session_id = ? ORDER BY at, rowid",
             (row["id"],),
         )
         return Session(
@@ -201,9 +199,7 @@ class AssessmentSessions:
         return self._load(rows[0]) if rows else None
 
     def open_for(self, user: str) -> Session | None:
-        rows = self._rows(
-            "SELECT * FROM assessment_sessions WHERE user = ? AND status = ?", (user, OPEN)
-        )
+        rows = self._rows("SELECT * FROM assessment_sessions WHERE user = ? AND status = ?", (user, OPEN))
         return self._load(rows[0]) if rows else None
 
     def current_question(self, session: Session) -> Question | None:
@@ -241,14 +237,11 @@ class AssessmentSessions:
                 conn.execute("BEGIN IMMEDIATE")
             yield conn
 
-    def _bump(
-        self, conn: sqlite3.Connection, session: Session, **changes: Any
-    ) -> None:
+    def _bump(self, conn: sqlite3.Connection, session: Session, **changes: Any) -> None:
         changes["updated_at"] = self._now()
         assignments = ", ".join(f"{k} = ?" for k in changes)
         cursor = conn.execute(
-            f"UPDATE assessment_sessions SET {assignments}, version = version + 1"
-            " WHERE id = ? AND version = ?",
+            f"UPDATE assessment_sessions SET {assignments}, version = version + 1 WHERE id = ? AND version = ?",
             (*changes.values(), session.id, session.version),
         )
         if "step" in changes or "status" in changes:
@@ -265,9 +258,7 @@ class AssessmentSessions:
     def _owned(self, session_id: str, user: str) -> Session:
         session = self.get(session_id)
         if session is None:
-            raise AssessmentError(
-                "not_found", f"I couldn't find that assessment — {START_HINT}."
-            )
+            raise AssessmentError("not_found", f"I couldn't find that assessment — {START_HINT}.")
         if session.user != user:
             raise AssessmentError(
                 "not_owner",
@@ -283,13 +274,9 @@ class AssessmentSessions:
     @staticmethod
     def _require_open(session: Session) -> None:
         if session.status == FINISHED:
-            raise AssessmentError(
-                "finished", f"This assessment is already finished — {START_HINT}.", session
-            )
+            raise AssessmentError("finished", f"This assessment is already finished — {START_HINT}.", session)
         if session.status == CANCELLED:
-            raise AssessmentError(
-                "cancelled", f"This assessment was cancelled — {START_HINT}.", session
-            )
+            raise AssessmentError("cancelled", f"This assessment was cancelled — {START_HINT}.", session)
 
     def start(self, user: str, channel: str | None = None, thread_ts: str | None = None) -> Session:
         """Open a new session; refuses with code `already_open` (carrying the
@@ -358,15 +345,16 @@ class AssessmentSessions:
             except InvalidAnswer as exc:
                 raise self._invalid(framework, exc, session) from None
             current = questions[session.step] if session.step < len(questions) else None
-            if current is None or question_id != current.id or (
-                expected_step is not None and expected_step != session.step
+            if (
+                current is None
+                or question_id != current.id
+                or (expected_step is not None and expected_step != session.step)
             ):
                 raise self._stale(framework, session, question_id)
 
             new_step = session.step + 1
             conn.execute(
-                "INSERT INTO assessment_answers (session_id, question_id, value, how, at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO assessment_answers (session_id, question_id, value, how, at) VALUES (?, ?, ?, ?, ?)",
                 (session.id, question_id, value, how, self._now()),
             )
             if new_step < len(questions):
@@ -418,8 +406,7 @@ class AssessmentSessions:
         choices = ", ".join(f"{o.label} ({o.value})" for o in question.options)
         return AssessmentError(
             "invalid_value",
-            f"“{exc.value}” isn't one of the answers to “{question.prompt}” "
-            f"Please choose one of: {choices}.",
+            f"“{exc.value}” isn't one of the answers to “{question.prompt}” Please choose one of: {choices}.",
             session,
         )
 
@@ -451,8 +438,7 @@ class AssessmentSessions:
 
     def pending(self, session: Session) -> tuple[str, str] | None:
         """The (question id, value) a "Did you mean …?" on the current step waits for."""
-        rows = self._rows("SELECT step, question_id, value FROM assessment_pending WHERE session_id = ?",
-                          (session.id,))
+        rows = self._rows("SELECT step, question_id, value FROM assessment_pending WHERE session_id = ?", (session.id,))
         if not rows or rows[0]["step"] != session.step or session.status != OPEN:
             return None
         return rows[0]["question_id"], rows[0]["value"]
@@ -464,8 +450,11 @@ class AssessmentSessions:
             if step != session.step or framework.question_ids[step] != question_id:
                 raise self._stale(framework, session, question_id)
             validate_answer(framework, question_id, value)
-            conn.execute("INSERT OR REPLACE INTO assessment_pending (session_id, step, question_id, value, at)"
-                         " VALUES (?, ?, ?, ?, ?)", (session.id, step, question_id, value, self._now()))
+            conn.execute(
+                "INSERT OR REPLACE INTO assessment_pending (session_id, step, question_id, value, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (session.id, step, question_id, value, self._now()),
+            )
         return session
 
     def reject_pending(self, session_id: str, user: str, step: int) -> Session:
@@ -474,8 +463,9 @@ class AssessmentSessions:
         with self._transaction() as conn:
             session = self._owned_open(session_id, user)
             if step != session.step:
-                raise AssessmentError("stale_step", "That question was already answered or has moved on; "
-                                                    "nothing was changed.", session)
+                raise AssessmentError(
+                    "stale_step", "That question was already answered or has moved on; nothing was changed.", session
+                )
             conn.execute("DELETE FROM assessment_pending WHERE session_id = ?", (session.id,))
         return session
 
@@ -488,16 +478,18 @@ class AssessmentSessions:
         with self._transaction() as conn:
             original = self._owned(session_id, user)
             if original.status != FINISHED:
-                raise AssessmentError("not_finished", "Only a finished assessment can be re-run with another "
-                                                      "answer.", original)
+                raise AssessmentError(
+                    "not_finished", "Only a finished assessment can be re-run with another answer.", original
+                )
             try:
                 validate_answer(framework, question_id, value)
             except InvalidAnswer as exc:
                 raise self._invalid(framework, exc, original) from None
             before = original.answers.get(question_id, "unsure")
             if before == value:
-                raise AssessmentError("same_answer", "That is already the answer in this assessment; nothing "
-                                                     "was changed.", original)
+                raise AssessmentError(
+                    "same_answer", "That is already the answer in this assessment; nothing was changed.", original
+                )
             answers = {**original.answers, question_id: value}
             copy_id = uuid.uuid4().hex
             now = self._now()
@@ -505,23 +497,40 @@ class AssessmentSessions:
             conn.execute(
                 "INSERT INTO assessment_sessions (id, user, channel, thread_ts, status, step, created_at,"
                 " updated_at, result, framework_version, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                (copy_id, user, original.channel, original.thread_ts, FINISHED, len(framework.questions), now, now,
-                 json.dumps(result), framework.version))
+                (
+                    copy_id,
+                    user,
+                    original.channel,
+                    original.thread_ts,
+                    FINISHED,
+                    len(framework.questions),
+                    now,
+                    now,
+                    json.dumps(result),
+                    framework.version,
+                ),
+            )
             how = {a.question_id: a.how for a in original.answer_records}
             for qid, v in answers.items():
-                conn.execute("INSERT INTO assessment_answers (session_id, question_id, value, how, at)"
-                             " VALUES (?, ?, ?, ?, ?)",
-                             (copy_id, qid, v, "button" if qid == question_id else how.get(qid, "button"), now))
-            conn.execute("INSERT INTO assessment_what_if (session_id, parent_id, question_id, from_value,"
-                         " to_value) VALUES (?, ?, ?, ?, ?)", (copy_id, original.id, question_id, before, value))
+                conn.execute(
+                    "INSERT INTO assessment_answers (session_id, question_id, value, how, at) VALUES (?, ?, ?, ?, ?)",
+                    (copy_id, qid, v, "button" if qid == question_id else how.get(qid, "button"), now),
+                )
+            conn.execute(
+                "INSERT INTO assessment_what_if (session_id, parent_id, question_id, from_value,"
+                " to_value) VALUES (?, ?, ?, ?, ?)",
+                (copy_id, original.id, question_id, before, value),
+            )
         copy = self.get(copy_id)
         assert copy is not None
         return copy
 
     def what_if_of(self, session_id: str) -> dict[str, str] | None:
         """For a what-if copy: its parent and the answer that was changed."""
-        rows = self._rows("SELECT parent_id, question_id, from_value, to_value FROM assessment_what_if"
-                          " WHERE session_id = ?", (session_id,))
+        rows = self._rows(
+            "SELECT parent_id, question_id, from_value, to_value FROM assessment_what_if WHERE session_id = ?",
+            (session_id,),
+        )
         return rows[0] if rows else None
 
     def back(self, session_id: str, user: str) -> Session:

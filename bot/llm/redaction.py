@@ -7,6 +7,7 @@ validated, not matched by shape alone: phone numbers by ``phonenumbers``, IBANs 
 checksum (``python-stdnum``), cards by Luhn, US social security numbers by their allocation
 rules, IP addresses by ``ipaddress``; dates of birth and passport numbers only when labelled.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -18,17 +19,35 @@ SECRET_KINDS = ("private_key", "api_key", "jwt", "password", "auth_header", "con
 PERSONAL_KINDS = ("email", "phone", "iban", "card_number", "ssn", "ip_address", "date_of_birth", "passport")
 
 LABELS = {
-    "private_key": "a private key", "api_key": "an API key", "jwt": "a token", "password": "a password",
-    "auth_header": "credentials", "connection_string": "a connection string", "webhook_url": "a webhook URL",
-    "email": "an email address", "phone": "a phone number", "iban": "a bank account number",
-    "card_number": "a card number", "ssn": "a social security number", "ip_address": "an IP address",
-    "date_of_birth": "a date of birth", "passport": "a passport number",
+    "private_key": "a private key",
+    "api_key": "an API key",
+    "jwt": "a token",
+    "password": "a password",
+    "auth_header": "credentials",
+    "connection_string": "a connection string",
+    "webhook_url": "a webhook URL",
+    "email": "an email address",
+    "phone": "a phone number",
+    "iban": "a bank account number",
+    "card_number": "a card number",
+    "ssn": "a social security number",
+    "ip_address": "an IP address",
+    "date_of_birth": "a date of birth",
+    "passport": "a passport number",
 }
 
 # Most specific first: a webhook URL is also matched as a Slack token, a connection string
 # holds a key.
-_PRIORITY = ("private_key", "connection_string", "webhook_url", "auth_header", "password", "jwt", "api_key",
-             *PERSONAL_KINDS)
+_PRIORITY = (
+    "private_key",
+    "connection_string",
+    "webhook_url",
+    "auth_header",
+    "password",
+    "jwt",
+    "api_key",
+    *PERSONAL_KINDS,
+)
 
 # Regions whose national phone formats are recognised without a +country code.
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN")
@@ -43,46 +62,78 @@ class Finding:
 
 # --- secrets ---------------------------------------------------------------------------------
 
-_PLACEHOLDER_PART = (r"(?:<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{[^}]*\}\}|\*+|[xX]+|\.\.\.|…|changeme|"
-                     r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,})")
+_PLACEHOLDER_PART = (
+    r"(?:<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{[^}]*\}\}|\*+|[xX]+|\.\.\.|…|changeme|"
+    r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,})"
+)
 _PLACEHOLDER = re.compile(rf"^(?:{_PLACEHOLDER_PART}(?::{_PLACEHOLDER_PART})?|.*[*•]{{4,}}.*)$")
 
 _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)")),
-    ("connection_string", re.compile(
-        r"(?i)\b(?:DefaultEndpointsProtocol=[^\s;]+;)?[^\s;\"']*(?:AccountKey|SharedAccessKey|SharedAccessSignature"
-        r")=(?P<secret>[^\s\"';`]{8,})(?:;[^\s\"';`]+=[^\s\"';`]*)*")),
-    ("connection_string", re.compile(
-        r"(?i)\b(?:Server|Data Source|Host)=[^;\n]+;(?:[^;\n]+;)*?\s*(?:Password|Pwd)=[^;\s\"']+;?")),
-    ("webhook_url", re.compile(
-        r"https://(?:hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{16,}"
-        r"|(?:discord(?:app)?\.com)/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"
-        r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]{20,}"
-        r"|outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]{20,}"
-        r"|hooks\.zapier\.com/hooks/catch/\d+/[A-Za-z0-9]+/?)")),
+    (
+        "connection_string",
+        re.compile(
+            r"(?i)\b(?:DefaultEndpointsProtocol=[^\s;]+;)?[^\s;\"']*(?:AccountKey|SharedAccessKey|SharedAccessSignature"
+            r")=(?P<secret>[^\s\"';`]{8,})(?:;[^\s\"';`]+=[^\s\"';`]*)*"
+        ),
+    ),
+    (
+        "connection_string",
+        re.compile(r"(?i)\b(?:Server|Data Source|Host)=[^;\n]+;(?:[^;\n]+;)*?\s*(?:Password|Pwd)=[^;\s\"']+;?"),
+    ),
+    (
+        "webhook_url",
+        re.compile(
+            r"https://(?:hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{16,}"
+            r"|(?:discord(?:app)?\.com)/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"
+            r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]{20,}"
+            r"|outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]{20,}"
+            r"|hooks\.zapier\.com/hooks/catch/\d+/[A-Za-z0-9]+/?)"
+        ),
+    ),
     ("password", re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"']*:(?P<secret>[^\s@/\"']{3,})@[^\s\"'<>]+", re.I)),
-    ("auth_header", re.compile(r"(?i)\b(?:authorization\s*:\s*)?(?:basic|bearer|token)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})")),
+    (
+        "auth_header",
+        re.compile(r"(?i)\b(?:authorization\s*:\s*)?(?:basic|bearer|token)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})"),
+    ),
     ("auth_header", re.compile(r"(?i)(?:curl\b[^\n]*?)\s(?:-u|--user)\s+['\"]?(?P<secret>[^\s:'\"]+:[^\s'\"]+)")),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("api_key", re.compile(
-        r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"
-        r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|gh[pousr]_[A-Za-z0-9]{30,}"
-        r"|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abposre]-[A-Za-z0-9-]{10,}"
-        r"|xapp-[A-Za-z0-9-]{10,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|npm_[A-Za-z0-9]{30,}"
-        r"|pypi-[A-Za-z0-9_-]{40,}|SK[0-9a-f]{32}|hf_[A-Za-z0-9]{30,})")),
+    (
+        "api_key",
+        re.compile(
+            r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"
+            r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|gh[pousr]_[A-Za-z0-9]{30,}"
+            r"|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|xox[abposre]-[A-Za-z0-9-]{10,}"
+            r"|xapp-[A-Za-z0-9-]{10,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|npm_[A-Za-z0-9]{30,}"
+            r"|pypi-[A-Za-z0-9_-]{40,}|SK[0-9a-f]{32}|hf_[A-Za-z0-9]{30,})"
+        ),
+    ),
     # An AWS secret access key has no prefix, but 40 characters of base64 with a '/' or '+'
     # and mixed case do not occur in prose, hashes (hex) or UUIDs.
-    ("api_key", re.compile(r"(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[/+])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])"
-                           r"(?=[A-Za-z0-9/+]*\d)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")),
+    (
+        "api_key",
+        re.compile(
+            r"(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[/+])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])"
+            r"(?=[A-Za-z0-9/+]*\d)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+        ),
+    ),
     # A value after a keyword, also as the end of an identifier (DB_PASSWORD=, AWS_SECRET_ACCESS_KEY=).
-    ("password", re.compile(
-        r"(?i)(?:\b|_)(?:password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?key|"
-        r"secret[_-]?key|auth[_-]?token|token)\b(?:\s+is)?\s*[:=]\s*['\"`]?(?P<secret>[^\s'\",;`]{6,})")),
+    (
+        "password",
+        re.compile(
+            r"(?i)(?:\b|_)(?:password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?key|"
+            r"secret[_-]?key|auth[_-]?token|token)\b(?:\s+is)?\s*[:=]\s*['\"`]?(?P<secret>[^\s'\",;`]{6,})"
+        ),
+    ),
     # "the password for the staging admin is Winter2026!": a value that looks like one.
-    ("password", re.compile(
-        r"(?i)\b(?:password|passphrase|passcode|pin|[\w-]*passwort|mot de passe|contrase[ñn]a|senha|wachtwoord)\b"
-        r"(?:\s+[\w-]+){0,6}?(?:\s+(?:is|was|ist(?:\s+jetzt)?|est|es|é|=)\s+|\s*[:=]\s*|\s+(?=[`'\"]))[`'\"]?"
-        r"(?P<secret>(?=\S*[\d!@#$%^&*?])(?=\S*[A-Za-z])[^\s'\"`]{6,}?)[`'\"]?(?=[\s.,;)]|$)")),
+    (
+        "password",
+        re.compile(
+            r"(?i)\b(?:password|passphrase|passcode|pin|[\w-]*passwort|mot de passe|contrase[ñn]a|senha|wachtwoord)\b"
+            r"(?:\s+[\w-]+){0,6}?(?:\s+(?:is|was|ist(?:\s+jetzt)?|est|es|é|=)\s+|\s*[:=]\s*|\s+(?=[`'\"]))[`'\"]?"
+            r"(?P<secret>(?=\S*[\d!@#$%^&*?])(?=\S*[A-Za-z])[^\s'\"`]{6,}?)[`'\"]?(?=[\s.,;)]|$)"
+        ),
+    ),
 ]
 
 
@@ -129,25 +180,33 @@ _EMAIL = re.compile(r"(?<![\w.+/-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _SSN = re.compile(r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])")
-_SSN_LABELLED = re.compile(r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*(\d{3})[ -]?(\d{2})[ -]?(\d{4})\b")
+_SSN_LABELLED = re.compile(
+    r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*(\d{3})[ -]?(\d{2})[ -]?(\d{4})\b"
+)
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|/\d)")
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:]|/\d)")
 # A dotted quad after these words is a version number, not an address.
-_VERSION_CONTEXT = re.compile(r"(?i)\b(?:version|ver|v|driver|release|build|package|install(?:ed)?|upgraded?|"
-                              r"updated?|bump(?:ed)?|agent|firmware|sdk|jdbc|odbc)\W{0,3}(?:\w+\W{1,3}){0,2}$")
+_VERSION_CONTEXT = re.compile(
+    r"(?i)\b(?:version|ver|v|driver|release|build|package|install(?:ed)?|upgraded?|"
+    r"updated?|bump(?:ed)?|agent|firmware|sdk|jdbc|odbc)\W{0,3}(?:\w+\W{1,3}){0,2}$"
+)
 # A number right after one of these labels is an identifier, not a phone number.
-_ID_CONTEXT = re.compile(r"(?i)(?:\b(?:part|order|invoice|ticket|case|item|sku|article|serial|model|epoch|timestamp|"
-                         r"ts|id|teilenummer|artikel\w*|bestell\w*|rechnung\w*|pedido|cliente|"
-                         r"commande|factura|facture)\.?|#)\s*[:=]?\s*$")
+_ID_CONTEXT = re.compile(
+    r"(?i)(?:\b(?:part|order|invoice|ticket|case|item|sku|article|serial|model|epoch|timestamp|"
+    r"ts|id|teilenummer|artikel\w*|bestell\w*|rechnung\w*|pedido|cliente|"
+    r"commande|factura|facture)\.?|#)\s*[:=]?\s*$"
+)
 _DOB = re.compile(
     r"(?i)\b(?:date of birth|d\.?o\.?b\.?|born(?: on)?|birth ?date|birthday|geburtsdatum|geboren am|"
     r"date de naissance|n[ée]e? le|fecha de nacimiento)(?:\s+\w+){0,3}?[\"']?\s*(?:is|:|-|=)?\s*[\"']?"
     r"(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?[^\W\d_]{3,10},?\s+(?:de\s+)?\d{4}"
-    r"|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4})")
+    r"|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4})"
+)
 _PASSPORT = re.compile(
     r"(?i)\b(?:passport|reisepass|passeport|pasaporte)(?:[\s_-]*(?:number|no\.?|nr\.?|#|num\.?|nummer|n°))?"
     r"(?:\s+[\w-]+){0,3}?"
-    r"\s*(?:is|:)?\s*((?=(?:[A-Z]*\d){4})[A-Z0-9]{6,9})\b")
+    r"\s*(?:is|:)?\s*((?=(?:[A-Z]*\d){4})[A-Z0-9]{6,9})\b"
+)
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -177,7 +236,7 @@ def _iban_ok(candidate: str) -> bool:
 def _personal(text: str) -> list[Finding]:
     found: list[Finding] = []
     for m in _EMAIL.finditer(text):
-        if text[m.end():m.end() + 1] == ":":  # git@github.com:org/repo.git is a remote, not a mailbox
+        if text[m.end() : m.end() + 1] == ":":  # git@github.com:org/repo.git is a remote, not a mailbox
             continue
         found.append(Finding("email", m.start(), m.end()))
     iban_shaped = [(m.start(), m.end()) for m in _IBAN.finditer(text)]
@@ -201,7 +260,7 @@ def _personal(text: str) -> list[Finding]:
                 continue
             if address.is_unspecified or address.is_loopback:
                 continue
-            if address.version == 4 and _VERSION_CONTEXT.search(text[max(0, m.start() - 40):m.start()]):
+            if address.version == 4 and _VERSION_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
                 continue
             found.append(Finding("ip_address", m.start(), m.end()))
     for m in _DOB.finditer(text):
@@ -228,17 +287,23 @@ def _phones(text: str) -> list[Finding]:
                 digits = re.sub(r"\D", "", raw)
                 before = text[match.start - 1] if match.start else " "
                 after = text[match.end] if match.end < len(text) else " "
-                if (len(digits) < (8 if international else 9)
-                        or re.fullmatch(r"\d{1,4}(?: \d{3})+", raw)  # "1 000 000 000", "2026 2027"
-                        or re.search(r"\d+\.\d+\.\d+\.\d+", raw)  # an address or a version
-                        or before in "-/#" or before.isalpha() or after in "-/" or after.isalpha()
-                        or _ID_CONTEXT.search(text[max(0, match.start - 30):match.start])):
+                if (
+                    len(digits) < (8 if international else 9)
+                    or re.fullmatch(r"\d{1,4}(?: \d{3})+", raw)  # "1 000 000 000", "2026 2027"
+                    or re.search(r"\d+\.\d+\.\d+\.\d+", raw)  # an address or a version
+                    or before in "-/#"
+                    or before.isalpha()
+                    or after in "-/"
+                    or after.isalpha()
+                    or _ID_CONTEXT.search(text[max(0, match.start - 30) : match.start])
+                ):
                     continue  # part of a longer token: INV-2026-004512, 030-1234-5678-A
                 found[(match.start, match.end)] = Finding("phone", match.start, match.end)
     return list(found.values())
 
 
 # --- all together ----------------------------------------------------------------------------
+
 
 def find_sensitive(text: str) -> list[Finding]:
     """Every secret and item of personal data in ``text``, without overlaps (secrets first:
@@ -268,7 +333,7 @@ def redact(text: str) -> tuple[str, list[Finding]]:
     findings = find_sensitive(text)
     out = text
     for f in reversed(findings):
-        out = out[:f.start] + f"[REDACTED {f.kind.upper()}]" + out[f.end:]
+        out = out[: f.start] + f"[REDACTED {f.kind.upper()}]" + out[f.end :]
     return out, findings
 
 
@@ -279,5 +344,5 @@ def describe(findings: list[Finding]) -> str:
 def strip_sensitive(text: str) -> str:
     findings = find_sensitive(text)
     for f in reversed(findings):
-        text = text[:f.start] + text[f.end:]
+        text = text[: f.start] + text[f.end :]
     return " ".join(text.split())

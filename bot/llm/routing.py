@@ -1,5 +1,6 @@
 """Hybrid routing, the guidance's approach 3 applied to the bot itself: sensitive requests
 stay on the self-hosted model; everything sent to a PaaS model is redacted first."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,7 +60,8 @@ class Router:
         if self.local_spec and self.local_spec.kind == "paas":
             raise BackendConfigError(
                 f"ADVISOR_LLM_LOCAL='{settings.llm_local}' is a PaaS provider; it must name a self-hosted "
-                "backend (ollama:, openai_compatible:, llamacpp:)")
+                "backend (ollama:, openai_compatible:, llamacpp:)"
+            )
         # Built once at start-up: a missing package or bad setting fails here, not mid-answer.
         self._backends: dict[BackendSpec, ChatBackend | None] = {}
         for spec in filter(None, (self.primary_spec, self.local_spec, self.fallback_spec)):
@@ -83,8 +85,9 @@ class Router:
                 return Route(self.backend(primary), primary.kind, "default backend", False)
             public = [h for h in hits if not _confidential(h)]
             withheld = len(hits) - len(public)
-            why = "default backend" + (f"; {withheld} confidential source{'s' if withheld > 1 else ''} "
-                                       "withheld from it" if withheld else "")
+            why = "default backend" + (
+                f"; {withheld} confidential source{'s' if withheld > 1 else ''} withheld from it" if withheld else ""
+            )
             return Route(self.backend(primary), "paas", why, False, public)
         if primary.kind == "self_hosted":
             return Route(self.backend(primary), "self_hosted", reason, True)

@@ -8,6 +8,7 @@ ingest may start, and whether an upload is acceptable (name, size, type, parse) 
 knowledge folder is touched. This module only talks to Slack: users.info for the optional
 workspace-admin rule, files.info and the download with the bot token, and the messages.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,17 +31,23 @@ from .reply import LiveMessage
 
 log = logging.getLogger(__name__)
 
-REFUSAL = ("Only the advisor's admins can re-ingest the knowledge or change its documents, so nothing was "
-           "done. If a policy document needs updating, please ask one of them.")
-UPLOAD_REFUSAL = ("Thanks, but only the advisor's admins can add documents to my knowledge, so I have not "
-                  "stored {names}. To ask about a policy, just send me your question.")
+REFUSAL = (
+    "Only the advisor's admins can re-ingest the knowledge or change its documents, so nothing was "
+    "done. If a policy document needs updating, please ask one of them."
+)
+UPLOAD_REFUSAL = (
+    "Thanks, but only the advisor's admins can add documents to my knowledge, so I have not "
+    "stored {names}. To ask about a policy, just send me your question."
+)
 BUSY = "An ingest is already running, so I didn't start another; try again when it has finished."
-USAGE = ("*Knowledge administration* (admins)\n"
-         "• `/advisor ingest`: re-sync the knowledge folder into the index (progress in our DM)\n"
-         "• `/advisor ingest remove &lt;document&gt;`: remove a document (it is archived first)\n"
-         "• `/advisor ingest runs`: the last ingest runs\n"
-         "• Add or replace a policy: share the file (PDF, DOCX, Markdown, text, HTML) with me in a DM, "
-         "optionally with the text `replace &lt;document&gt;`.")
+USAGE = (
+    "*Knowledge administration* (admins)\n"
+    "• `/advisor ingest`: re-sync the knowledge folder into the index (progress in our DM)\n"
+    "• `/advisor ingest remove &lt;document&gt;`: remove a document (it is archived first)\n"
+    "• `/advisor ingest runs`: the last ingest runs\n"
+    "• Add or replace a policy: share the file (PDF, DOCX, Markdown, text, HTML) with me in a DM, "
+    "optionally with the text `replace &lt;document&gt;`."
+)
 
 
 def new_error_id() -> str:
@@ -48,6 +55,7 @@ def new_error_id() -> str:
 
 
 # --- who is an admin ------------------------------------------------------------------------------
+
 
 def workspace_admin_lookup(client: WebClient) -> Callable[[str], bool]:
     """users.info (scope users:read): workspace admins and owners, for
@@ -72,19 +80,27 @@ def is_admin(service, client: WebClient, user_id: str | None) -> bool:
 
 def authorize(service, client: WebClient, user_id: str | None, action: str, detail: str = "") -> bool:
     """Check and audit (the core writes one row, allowed or not)."""
-    return service.admin.authorize(user_id or "", action, workspace_admin=workspace_admin_lookup(client),
-                                   detail=detail)
+    return service.admin.authorize(user_id or "", action, workspace_admin=workspace_admin_lookup(client), detail=detail)
 
 
 # --- re-ingest with a progress message --------------------------------------------------------------
+
 
 class IngestRun:
     """One background re-ingest requested by an admin: a progress message in the admin's DM,
     updated in place (chat.update) at most once per ``interval`` seconds, then the summary as a
     new message (so it notifies). ``on_finish`` runs afterwards (the Home tab refresh)."""
 
-    def __init__(self, service, client: WebClient, user: str, *, interval: float = 1.0,
-                 on_finish: Callable[[], None] | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        service,
+        client: WebClient,
+        user: str,
+        *,
+        interval: float = 1.0,
+        on_finish: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.service = service
         self.client = client
         self.user = user
@@ -101,7 +117,8 @@ class IngestRun:
         self.message.show(":hourglass_flowing_sand: Ingesting… (scanning the knowledge folder)")
         try:
             return self.service.admin.ingest_in_background(
-                on_progress=self.progress, on_done=self.finished, on_error=self.failed)
+                on_progress=self.progress, on_done=self.finished, on_error=self.failed
+            )
         except IngestBusy:
             self._update(BUSY)
             raise
@@ -146,12 +163,22 @@ class IngestRun:
 
 # --- /advisor ingest ----------------------------------------------------------------------------------
 
+
 def cmd_ingest(ctx) -> None:
     args = ctx.args.strip()
     verb, _, rest = args.partition(" ")
     verb, rest = verb.lower(), rest.strip()
-    actions = {"": "reingest", "run": "reingest", "sync": "reingest", "start": "reingest",
-               "remove": "remove", "delete": "remove", "rm": "remove", "runs": "runs", "status": "runs"}
+    actions = {
+        "": "reingest",
+        "run": "reingest",
+        "sync": "reingest",
+        "start": "reingest",
+        "remove": "remove",
+        "delete": "remove",
+        "rm": "remove",
+        "runs": "runs",
+        "status": "runs",
+    }
     action = actions.get(verb)
     detail = f"/advisor ingest {args}".strip()
     # Who may do it is checked first: a non-admin learns nothing from the admin help.
@@ -187,8 +214,10 @@ def remove_document(service, name: str) -> str:
         return f"Nothing was removed: {exc}."
     except IngestBusy:
         return f"An ingest is running right now, so `{blocks.escape(name)}` was not removed; try again when it has finished."
-    return (f"Removed `{blocks.escape(rel)}` from the knowledge and the index. It is archived as "
-            f"`{blocks.escape(archive_name(service, archived))}`.")
+    return (
+        f"Removed `{blocks.escape(rel)}` from the knowledge and the index. It is archived as "
+        f"`{blocks.escape(archive_name(service, archived))}`."
+    )
 
 
 def archive_name(service, archived: str | None) -> str | None:
@@ -201,6 +230,7 @@ def archive_name(service, archived: str | None) -> str | None:
 
 
 # --- uploads: a policy file shared with the bot in a DM ------------------------------------------------
+
 
 class DownloadError(Exception):
     """The file could not be fetched from Slack; the message says why."""
@@ -245,21 +275,26 @@ def handle_upload(service, client: WebClient, event: dict, text: str) -> None:
         return
     replace = parse_upload_text(text)
     if replace and len(files) > 1:
-        client.chat_postMessage(channel=channel, thread_ts=root, text="To replace a document, send one file with "
-                                "`replace &lt;document&gt;`; nothing was changed.")
+        client.chat_postMessage(
+            channel=channel,
+            thread_ts=root,
+            text="To replace a document, send one file with `replace &lt;document&gt;`; nothing was changed.",
+        )
         return
     for stub in files:
         label = blocks.escape(str(stub.get("name") or stub["id"]))
-        placeholder = client.chat_postMessage(channel=channel, thread_ts=root,
-                                              text=f":inbox_tray: Adding `{label}` to the knowledge…")
+        placeholder = client.chat_postMessage(
+            channel=channel, thread_ts=root, text=f":inbox_tray: Adding `{label}` to the knowledge…"
+        )
         try:
             result_text = add_file(service, client, stub, replace)
         except Exception:  # the admin sees an id, the log has the details
             error_id = new_error_id()
             log.exception("upload of %s by %s failed (error id %s)", label, user, error_id)
             result_text = blocks.error_text(error_id, f"adding `{label}`")
-        client.chat_update(channel=placeholder.get("channel") or channel, ts=placeholder["ts"], text=result_text,
-                           blocks=[])
+        client.chat_update(
+            channel=placeholder.get("channel") or channel, ts=placeholder["ts"], text=result_text, blocks=[]
+        )
 
 
 def add_file(service, client: WebClient, stub: dict, replace: str | None) -> str:
@@ -279,8 +314,10 @@ def add_file(service, client: WebClient, stub: dict, replace: str | None) -> str
         return f":x: {blocks.escape(str(exc))}. Nothing was changed."
     size = info.get("size")
     if isinstance(size, (int, float)) and size > limit:
-        return (f":x: `{label}` is {size / 1_048_576:.1f} MB; the upload limit is {limit_mb:g} MB "
-                "(ADVISOR_MAX_UPLOAD_MB). Nothing was changed.")
+        return (
+            f":x: `{label}` is {size / 1_048_576:.1f} MB; the upload limit is {limit_mb:g} MB "
+            "(ADVISOR_MAX_UPLOAD_MB). Nothing was changed."
+        )
     if info.get("is_external"):
         return f":x: `{label}` is a link to an external file; upload the file itself. Nothing was changed."
     url = info.get("url_private_download") or info.get("url_private")
@@ -291,11 +328,15 @@ def add_file(service, client: WebClient, stub: dict, replace: str | None) -> str
     except DownloadError as exc:
         return f":x: I couldn't download `{label}`: {exc}. Nothing was changed; please send it again."
     if len(data) > limit:
-        return (f":x: `{label}` is larger than the upload limit of {limit_mb:g} MB (ADVISOR_MAX_UPLOAD_MB). "
-                "Nothing was changed.")
+        return (
+            f":x: `{label}` is larger than the upload limit of {limit_mb:g} MB (ADVISOR_MAX_UPLOAD_MB). "
+            "Nothing was changed."
+        )
     if kind == "text/html" and Path(name).suffix.lower() not in (".html", ".htm"):
-        return (f":x: Slack sent a web page instead of `{label}` (is the app's files:read scope granted?). "
-                "Nothing was changed.")
+        return (
+            f":x: Slack sent a web page instead of `{label}` (is the app's files:read scope granted?). "
+            "Nothing was changed."
+        )
     try:
         result = service.admin.add_document(name, data, replace=replace)
     except AdminError as exc:

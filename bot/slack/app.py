@@ -1,4 +1,5 @@
 """The Bolt app: Web API client with retries, event dedupe, and the listeners."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,9 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
 )
 
 from .lifecycle import LanedExecutor
@@ -26,8 +29,12 @@ def retry_handlers() -> list[RetryHandler]:
 
 
 def web_client(settings) -> WebClient:
-    return WebClient(token=settings.secret("slack_bot_token") or None, base_url=settings.slack_api_url,
-                     retry_handlers=retry_handlers(), timeout=30)
+    return WebClient(
+        token=settings.secret("slack_bot_token") or None,
+        base_url=settings.slack_api_url,
+        retry_handlers=retry_handlers(),
+        timeout=30,
+    )
 
 
 def dedupe_middleware(service, executor: LanedExecutor | None = None):
@@ -94,8 +101,11 @@ def same_team_middleware():
 def build_app(settings, service, *, progress_interval: float = 1.0) -> App:
     """The Bolt app for ``service``. Calls auth.test once (Bolt's token verification), so a
     wrong SLACK_BOT_TOKEN fails here, at start-up. ``app.advisor`` is the Listeners object."""
-    executor = LanedExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="advisor-listener",
-                             answer_workers=settings.answer_workers)
+    executor = LanedExecutor(
+        max_workers=max(8, settings.http_threads),
+        thread_name_prefix="advisor-listener",
+        answer_workers=settings.answer_workers,
+    )
     app = App(
         client=web_client(settings),
         signing_secret=settings.secret("slack_signing_secret") or "",

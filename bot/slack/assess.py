@@ -13,6 +13,7 @@ command and the App Home button run it in the user's DM with the bot, the first 
 the thread's root message. All state is in SQLite, so buttons and replies keep working across a
 restart.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,10 +32,14 @@ from . import assessment_blocks, blocks
 log = logging.getLogger(__name__)
 
 HISTORY_WORDS = ("history", "past", "results", "list")
-USAGE = ("`/advisor assess`: a guided assessment of which GenAI approach fits your team (PaaS, self-hosted or "
-         "hybrid), one question at a time.\n`/advisor assess history`: your past results.")
-BAD_BUTTON = "That button isn't one I recognise, so nothing was changed. " \
-             "Use the buttons on the latest question, or start again with `/advisor assess`."
+USAGE = (
+    "`/advisor assess`: a guided assessment of which GenAI approach fits your team (PaaS, self-hosted or "
+    "hybrid), one question at a time.\n`/advisor assess history`: your past results."
+)
+BAD_BUTTON = (
+    "That button isn't one I recognise, so nothing was changed. "
+    "Use the buttons on the latest question, or start again with `/advisor assess`."
+)
 STARTED_IN_DM = "I've started your assessment in our direct messages: answer the questions there."
 
 
@@ -47,6 +52,7 @@ def _total(service) -> int:
 
 
 # --- what a session looks like -------------------------------------------------------------------
+
 
 def share_target(service, session) -> str | None:
     """Where "Share to channel" posts: the channel the assessment ran in, or the channel the
@@ -78,19 +84,36 @@ def render(service, session, note: str = "") -> tuple[str, list[dict]]:
     if session.status == FINISHED:
         report = service.assessment_report(session.answers, SHAREABLE)
         target = share_target(service, session)
-        return (assessment_blocks.result_text(framework, report),
-                assessment_blocks.result_blocks(framework, report, session, share=target, pick_channel=not target,
-                                     titles=document_titles(service, report), note=what_if_note(service, session)))
+        return (
+            assessment_blocks.result_text(framework, report),
+            assessment_blocks.result_blocks(
+                framework,
+                report,
+                session,
+                share=target,
+                pick_channel=not target,
+                titles=document_titles(service, report),
+                note=what_if_note(service, session),
+            ),
+        )
     if session.status == CANCELLED:
         text = f"Assessment cancelled; nothing was kept. {START_HINT[0].upper()}{START_HINT[1:]}."
-        return text, [blocks.section(text), {"type": "actions", "block_id": "assess_cancelled", "elements": [
-            blocks.button("Start a new assessment", blocks.ASSESS_START, assessment_blocks.pack())]}]
+        return text, [
+            blocks.section(text),
+            {
+                "type": "actions",
+                "block_id": "assess_cancelled",
+                "elements": [blocks.button("Start a new assessment", blocks.ASSESS_START, assessment_blocks.pack())],
+            },
+        ]
     question = service.assessment_question(session)
     if question is None:  # the framework lost questions since the session started
         text = "The assessment questions changed since you started; please restart it."
         return text, assessment_blocks.resume_blocks(session, _total(service), text)
     total = _total(service)
-    return assessment_blocks.question_text(session, question, total), assessment_blocks.question_blocks(session, question, total, note)
+    return assessment_blocks.question_text(session, question, total), assessment_blocks.question_blocks(
+        session, question, total, note
+    )
 
 
 def what_if_note(service, session) -> str:
@@ -113,12 +136,21 @@ def offer(session, total: int) -> tuple[str, list[dict]]:
 
 # --- starting -----------------------------------------------------------------------------------
 
+
 def open_dm(client: WebClient, user: str) -> str:
     return client.conversations_open(users=user)["channel"]["id"]
 
 
-def start(service, client: WebClient, user: str, *, channel: str | None, thread_ts: str | None,
-          reply: Callable[..., None], origin: str | None = None) -> None:
+def start(
+    service,
+    client: WebClient,
+    user: str,
+    *,
+    channel: str | None,
+    thread_ts: str | None,
+    reply: Callable[..., None],
+    origin: str | None = None,
+) -> None:
     """Start an assessment in a thread (``thread_ts``) or, without one, in the user's DM; an open
     assessment is offered for resuming or restarting instead. ``reply(text, blocks)`` answers
     where the request came from."""
@@ -159,6 +191,7 @@ def _refusal(exc: AssessmentError, total: int) -> tuple[str, list[dict] | None]:
 
 # --- /advisor assess ------------------------------------------------------------------------------
 
+
 def cmd_assess(ctx) -> None:
     args = ctx.args.strip().lower()
     if args in HISTORY_WORDS:
@@ -167,27 +200,42 @@ def cmd_assess(ctx) -> None:
     if args and args not in ("start", "new", "begin"):
         ctx.reply(USAGE, [blocks.section(USAGE)])
         return
-    start(ctx.service, ctx.client, ctx.user_id, channel=ctx.channel_id, thread_ts=ctx.thread_ts,
-          reply=ctx.reply, origin=ctx.channel_id)
+    start(
+        ctx.service,
+        ctx.client,
+        ctx.user_id,
+        channel=ctx.channel_id,
+        thread_ts=ctx.thread_ts,
+        reply=ctx.reply,
+        origin=ctx.channel_id,
+    )
 
 
 def history(service, user: str) -> tuple[str, list[dict]]:
     past = service.assessment_history(user)
     framework = service.framework()
     text = f"Your past assessments: {len(past)}" if past else "You have no finished assessments yet."
-    body = assessment_blocks.history_blocks(framework, past, service.open_assessment(user), len(framework.questions),
-                                 start_button=True)
+    body = assessment_blocks.history_blocks(
+        framework, past, service.open_assessment(user), len(framework.questions), start_button=True
+    )
     return text, body
 
 
 def home_blocks(service, user: str) -> list[dict]:
     """App Home: the assessment in progress, the recent results and a Start button."""
     framework = service.framework()
-    return assessment_blocks.history_blocks(framework, service.assessment_history(user, 5), service.open_assessment(user),
-                                 len(framework.questions), limit=5, start_button=True)
+    return assessment_blocks.history_blocks(
+        framework,
+        service.assessment_history(user, 5),
+        service.open_assessment(user),
+        len(framework.questions),
+        limit=5,
+        start_button=True,
+    )
 
 
 # --- typed replies in the assessment's thread ---------------------------------------------------
+
 
 def on_thread_message(ctx) -> bool:
     """A message in a thread that holds an assessment goes to the core's
@@ -219,6 +267,7 @@ def on_thread_message(ctx) -> bool:
 
 
 # --- buttons --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Click:
@@ -261,8 +310,12 @@ class Click:
         if self.ephemeral and self.respond is not None:
             self.respond(text=text, blocks=message_blocks, replace_original=True, response_type="ephemeral")
         elif self.channel and self.message_ts and not self.in_view:
-            self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text,
-                                    blocks=message_blocks if message_blocks is not None else [])
+            self.client.chat_update(
+                channel=self.channel,
+                ts=self.message_ts,
+                text=text,
+                blocks=message_blocks if message_blocks is not None else [],
+            )
         else:
             self.client.chat_postMessage(channel=self.user, text=text, blocks=message_blocks)
 
@@ -292,8 +345,13 @@ def _value(action: dict) -> dict:
 
 def _answer_fields(value: dict) -> tuple[str, str, int, str] | None:
     s, q, n, v = value.get("s"), value.get("q"), value.get("n"), value.get("v")
-    if not (isinstance(s, str) and isinstance(q, str) and isinstance(v, str) and isinstance(n, int)
-            and not isinstance(n, bool)):
+    if not (
+        isinstance(s, str)
+        and isinstance(q, str)
+        and isinstance(v, str)
+        and isinstance(n, int)
+        and not isinstance(n, bool)
+    ):
         return None
     return s, q, n, v
 
@@ -315,11 +373,13 @@ def _continue(service, click: Click, session, what: str) -> None:
         click.replace(text, message_blocks)
         return
     if not session.channel:
-        click.notice("That assessment was started outside Slack; continue it there, or start a new one "
-                     "with `/advisor assess`.")
+        click.notice(
+            "That assessment was started outside Slack; continue it there, or start a new one with `/advisor assess`."
+        )
         return
-    posted = click.client.chat_postMessage(channel=session.channel, thread_ts=session.thread_ts, text=text,
-                                           blocks=message_blocks)
+    posted = click.client.chat_postMessage(
+        channel=session.channel, thread_ts=session.thread_ts, text=text, blocks=message_blocks
+    )
     link = _permalink(click.client, posted.get("channel") or session.channel, posted.get("ts"))
     where = f"<{link}|in the thread where you started it>" if link else "in the thread where you started it"
     pointer = f"{what}: your assessment continues {where}."
@@ -358,8 +418,9 @@ def handle_action(service, settings, body: dict, action: dict, respond, client: 
                 return
             copy = service.assessment_what_if(s, click.user, q, v)
             text, message_blocks = render(service, copy)
-            click.client.chat_postMessage(channel=copy.channel or click.user, thread_ts=copy.thread_ts,
-                                          text=text, blocks=message_blocks)
+            click.client.chat_postMessage(
+                channel=copy.channel or click.user, thread_ts=copy.thread_ts, text=text, blocks=message_blocks
+            )
         elif action_id == blocks.ASSESS_BACK:
             s, n = value.get("s"), value.get("n")
             if not isinstance(s, str) or not isinstance(n, int) or isinstance(n, bool):
@@ -389,8 +450,15 @@ def handle_action(service, settings, body: dict, action: dict, respond, client: 
                 _continue(service, click, session, "Resumed")
         elif action_id == blocks.ASSESS_START:
             origin = click.channel if click.channel and not is_dm(click.channel) and not click.in_view else None
-            start(service, client, click.user, channel=None, thread_ts=None, origin=origin,
-                  reply=lambda text, message_blocks=None: _start_reply(click, text, message_blocks))
+            start(
+                service,
+                client,
+                click.user,
+                channel=None,
+                thread_ts=None,
+                origin=origin,
+                reply=lambda text, message_blocks=None: _start_reply(click, text, message_blocks),
+            )
         elif action_id in (blocks.ASSESS_SHARE, blocks.ASSESS_SHARE_TO):
             share(service, click, body, action, value)
         else:
@@ -407,8 +475,7 @@ def _start_reply(click: Click, text: str, message_blocks: list[dict] | None) -> 
     elif click.in_view or not click.channel:
         click.client.chat_postMessage(channel=click.user, text=text, blocks=message_blocks)
     else:
-        kwargs: dict[str, Any] = {"channel": click.channel, "user": click.user, "text": text,
-                                  "blocks": message_blocks}
+        kwargs: dict[str, Any] = {"channel": click.channel, "user": click.user, "text": text, "blocks": message_blocks}
         if click.thread_ts:
             kwargs["thread_ts"] = click.thread_ts
         click.client.chat_postEphemeral(**kwargs)
@@ -446,15 +513,18 @@ def share(service, click: Click, body: dict, action: dict, value: dict) -> None:
     framework = service.framework()
     report = service.assessment_report(session.answers, SHAREABLE)
     try:
-        click.client.chat_postMessage(channel=target, text=f"<@{session.user}>'s assessment: "
-                                      + assessment_blocks.result_text(framework, report),
-                                      blocks=assessment_blocks.share_blocks(framework, report, session.user,
-                                                                 document_titles(service, report)))
+        click.client.chat_postMessage(
+            channel=target,
+            text=f"<@{session.user}>'s assessment: " + assessment_blocks.result_text(framework, report),
+            blocks=assessment_blocks.share_blocks(framework, report, session.user, document_titles(service, report)),
+        )
     except SlackApiError as exc:
         error = exc.response.get("error")
         if error in ("not_in_channel", "channel_not_found", "is_archived"):
-            click.notice(f"I can't post in <#{target}> ({error}): invite me there with "
-                         "`/invite @GenAI Strategy Advisor`, then click Share again.")
+            click.notice(
+                f"I can't post in <#{target}> ({error}): invite me there with "
+                "`/invite @GenAI Strategy Advisor`, then click Share again."
+            )
             return
         raise
     click.notice(f"Shared the summary to <#{target}>.")

@@ -7,6 +7,7 @@ channel has guests in it; ``usergroups.users.list`` who is in the user groups th
 name. Every lookup that fails counts as the restrictive answer: a Slack outage withholds
 restricted documents, it never shows them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,9 @@ class _Cache:
 
 
 class AudienceResolver:
-    def __init__(self, groups: Callable[[], set[str]], *, ttl: float = TTL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, groups: Callable[[], set[str]], *, ttl: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ):
         """``groups()``: the user groups that documents restrict to (only those are looked up)."""
         self.groups = groups
         self.cache = _Cache(ttl, clock)
@@ -56,13 +58,22 @@ class AudienceResolver:
     def viewer(self, client: WebClient, user: str, channel: str = "", *, private: bool) -> Viewer:
         """``private``: only the asker reads the answer (a DM, an ephemeral reply)."""
         member = self._is_member(client, user)
-        groups = frozenset(g for g in self.groups() if user in self._group_members(client, g)) if member else frozenset()
+        groups = (
+            frozenset(g for g in self.groups() if user in self._group_members(client, g)) if member else frozenset()
+        )
         if private or not channel or channel.startswith("D"):
             return Viewer(user=user, member=member, groups=groups, channel=channel, private=True)
         shared = self._shared_externally(client, channel)
         guests = shared or self._has_guests(client, channel)
-        return Viewer(user=user, member=member, groups=groups, channel=channel, private=False,
-                      shared_externally=shared, has_guests=guests)
+        return Viewer(
+            user=user,
+            member=member,
+            groups=groups,
+            channel=channel,
+            private=False,
+            shared_externally=shared,
+            has_guests=guests,
+        )
 
     # --- lookups -------------------------------------------------------------------------------
 
@@ -76,8 +87,12 @@ class AudienceResolver:
     def _is_member(self, client: WebClient, user: str) -> bool:
         def load() -> bool:
             info = client.users_info(user=user)["user"]
-            return not (info.get("is_restricted") or info.get("is_ultra_restricted") or info.get("is_stranger")
-                        or info.get("deleted"))
+            return not (
+                info.get("is_restricted")
+                or info.get("is_ultra_restricted")
+                or info.get("is_stranger")
+                or info.get("deleted")
+            )
 
         return bool(user) and self.cache.get(f"user:{user}", lambda: self._call(f"users.info {user}", load, False))
 
@@ -127,5 +142,4 @@ class AudienceResolver:
         def load() -> frozenset[str]:
             return frozenset(client.usergroups_users_list(usergroup=group).get("users") or [])
 
-        return self.cache.get(f"group:{group}",
-                              lambda: self._call(f"usergroups.users.list {group}", load, frozenset()))
+        return self.cache.get(f"group:{group}", lambda: self._call(f"usergroups.users.list {group}", load, frozenset()))

@@ -1,11 +1,20 @@
 """Block Kit rendering. Pure functions from core results to Slack payloads (no I/O)."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
 from .markup import (  # escape and to_mrkdwn are part of this module's interface
-    SECTION_LIMIT, _link, escape, safe_markdown, split_markdown, split_text, to_mrkdwn, truncate,
+    SECTION_LIMIT,
+    _link,
+    escape,
+    safe_markdown,
+    split_markdown,
+    split_text,
+    to_mrkdwn,
+    truncate,
 )
+
 MAX_BLOCKS = 50  # blocks in one message or view
 FALLBACK_LIMIT = 3000  # the notification text sent next to the blocks
 
@@ -34,6 +43,7 @@ Block = dict[str, Any]
 
 # --- blocks ------------------------------------------------------------------------------
 
+
 def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
 
@@ -58,6 +68,7 @@ def _fit(body: list[Block], tail: list[Block], limit: int = MAX_BLOCKS) -> list[
 
 
 # --- answers --------------------------------------------------------------------------------
+
 
 def source_line(source: Mapping[str, Any]) -> str:
     title = source.get("title") or source.get("source") or "source"
@@ -84,16 +95,25 @@ def markdown(text: str) -> Block:
 
 def feedback_block(answer_id: str) -> Block:
     """👍/👎 in the message footer; the value carries the vote and the answer id."""
+
     def choice(text: str, label: str, vote: str) -> dict:
-        return {"text": {"type": "plain_text", "text": text}, "accessibility_label": label,
-                "value": f"{vote}|{answer_id}"}
+        return {
+            "text": {"type": "plain_text", "text": text},
+            "accessibility_label": label,
+            "value": f"{vote}|{answer_id}",
+        }
 
     return {
         "type": "context_actions",
         "block_id": f"feedback:{answer_id}",
-        "elements": [{"type": "feedback_buttons", "action_id": FEEDBACK,
-                      "positive_button": choice("Helpful", "This answer was helpful", "up"),
-                      "negative_button": choice("Not helpful", "This answer was not helpful", "down")}],
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK,
+                "positive_button": choice("Helpful", "This answer was helpful", "up"),
+                "negative_button": choice("Not helpful", "This answer was not helpful", "down"),
+            }
+        ],
     }
 
 
@@ -106,16 +126,25 @@ def parse_feedback(value: str) -> tuple[str, bool] | None:
 
 
 FEEDBACK_REASON = "feedback_reason"
-FEEDBACK_REASONS = (("wrong", "Wrong or out of date"), ("off_topic", "Didn't answer my question"),
-                    ("sources", "Missing or wrong sources"), ("other", "Something else"))
+FEEDBACK_REASONS = (
+    ("wrong", "Wrong or out of date"),
+    ("off_topic", "Didn't answer my question"),
+    ("sources", "Missing or wrong sources"),
+    ("other", "Something else"),
+)
 
 
 def feedback_reason_blocks(answer_id: str) -> list[Block]:
     """After a 👎: what was wrong (optional; one click)."""
     return [
         section("Thanks. What was wrong with it? (optional)"),
-        {"type": "actions", "block_id": f"feedback_reason:{answer_id}", "elements": [
-            button(label, f"{FEEDBACK_REASON}_{key}", f"{answer_id}|{key}") for key, label in FEEDBACK_REASONS]},
+        {
+            "type": "actions",
+            "block_id": f"feedback_reason:{answer_id}",
+            "elements": [
+                button(label, f"{FEEDBACK_REASON}_{key}", f"{answer_id}|{key}") for key, label in FEEDBACK_REASONS
+            ],
+        },
     ]
 
 
@@ -167,8 +196,10 @@ def partial_text(text: str) -> str:
 
 
 def error_text(error_id: str, what: str = "answering") -> str:
-    return (f":warning: Sorry, something went wrong while {what} (error id `{error_id}`). "
-            "Please try again; if it keeps happening, give this id to the bot's admins.")
+    return (
+        f":warning: Sorry, something went wrong while {what} (error id `{error_id}`). "
+        "Please try again; if it keeps happening, give this id to the bot's admins."
+    )
 
 
 # --- help and status ------------------------------------------------------------------------
@@ -198,8 +229,9 @@ def help_blocks(note: str = "", extra: Mapping[str, str] | None = None) -> list[
 
 
 def help_fallback(note: str = "") -> str:
-    return (note + "\n\n" if note else "") + ("GenAI Strategy Advisor: /advisor ask &lt;question&gt; | assess | status | "
-                                               "ingest | help")
+    return (note + "\n\n" if note else "") + (
+        "GenAI Strategy Advisor: /advisor ask &lt;question&gt; | assess | status | ingest | help"
+    )
 
 
 def last_ingest_text(status: Mapping[str, Any]) -> str:
@@ -207,8 +239,10 @@ def last_ingest_text(status: Mapping[str, Any]) -> str:
     if not last:
         return "never"
     when = last.get("finished_at") or last.get("started_at") or "?"
-    return (f"{when} ({last.get('status', '?')}: +{last.get('added', 0)} ~{last.get('updated', 0)} "
-            f"-{last.get('removed', 0)}, {last.get('failed', 0)} failed)")
+    return (
+        f"{when} ({last.get('status', '?')}: +{last.get('added', 0)} ~{last.get('updated', 0)} "
+        f"-{last.get('removed', 0)}, {last.get('failed', 0)} failed)"
+    )
 
 
 def status_text(status: Mapping[str, Any]) -> str:
@@ -227,14 +261,21 @@ def status_blocks(status: Mapping[str, Any]) -> list[Block]:
     return [section(status_text(status)), context(escape(" · ".join(details)))]
 
 
-def home_view(status: Mapping[str, Any] | None, *, is_admin: bool,
-              assessments: list[Block] | None = None, notice: str = "",
-              runs: Sequence[Mapping[str, Any]] | None = None) -> dict:
+def home_view(
+    status: Mapping[str, Any] | None,
+    *,
+    is_admin: bool,
+    assessments: list[Block] | None = None,
+    notice: str = "",
+    runs: Sequence[Mapping[str, Any]] | None = None,
+) -> dict:
     """The App Home tab."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "GenAI Strategy Advisor"}},
-        section("Cited answers on adopting generative AI and following your AI policies. "
-                "Mention me in a channel, message me in the *Messages* tab, or use `/advisor`."),
+        section(
+            "Cited answers on adopting generative AI and following your AI policies. "
+            "Mention me in a channel, message me in the *Messages* tab, or use `/advisor`."
+        ),
         {"type": "divider"},
     ]
     if status is None:
@@ -247,26 +288,40 @@ def home_view(status: Mapping[str, Any] | None, *, is_admin: bool,
     if is_admin:
         blocks.append({"type": "divider"})
         blocks.append(section("*Admin*"))
-        blocks.append({
-            "type": "actions",
-            "block_id": "admin",
-            "elements": [{
-                "type": "button", "action_id": ADMIN_REINGEST, "value": "reingest", "style": "primary",
-                "text": {"type": "plain_text", "text": "Re-ingest knowledge"},
-            }],
-        })
-        blocks.append(context("Add or replace a policy: share the file (PDF, DOCX, Markdown, text, HTML) with me "
-                              "in a DM, optionally with `replace &lt;document&gt;`. Remove one: "
-                              "`/advisor ingest remove &lt;document&gt;`."))
-        blocks.append(section("*Last ingest runs*\n" + ("\n".join(run_line(r) for r in runs) if runs
-                                                        else "_No ingest has run yet._")))
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "admin",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ADMIN_REINGEST,
+                        "value": "reingest",
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Re-ingest knowledge"},
+                    }
+                ],
+            }
+        )
+        blocks.append(
+            context(
+                "Add or replace a policy: share the file (PDF, DOCX, Markdown, text, HTML) with me "
+                "in a DM, optionally with `replace &lt;document&gt;`. Remove one: "
+                "`/advisor ingest remove &lt;document&gt;`."
+            )
+        )
+        blocks.append(
+            section(
+                "*Last ingest runs*\n" + ("\n".join(run_line(r) for r in runs) if runs else "_No ingest has run yet._")
+            )
+        )
     if notice:
         blocks.append(context(notice))
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
 def counts_text(counts: Mapping[str, Any]) -> str:
-    """"N added, N updated, N unchanged, N removed, N failed" of an ingest report or run
+    """ "N added, N updated, N unchanged, N removed, N failed" of an ingest report or run
     (``failed`` may be the count or the list of failures)."""
     failed = counts.get("failed") or 0
     failed = len(failed) if isinstance(failed, (list, tuple)) else failed
@@ -276,8 +331,9 @@ def counts_text(counts: Mapping[str, Any]) -> str:
 
 def ingest_report_text(report: Mapping[str, Any]) -> str:
     failed = report.get("failed") or []
-    text = (f"Re-ingest finished in {report.get('seconds', 0)} s: {counts_text(report)}; "
-            f"{report.get('chunks', 0)} chunks.")
+    text = (
+        f"Re-ingest finished in {report.get('seconds', 0)} s: {counts_text(report)}; {report.get('chunks', 0)} chunks."
+    )
     for failure in failed[:10]:
         text += f"\n• failed `{escape(str(failure.get('path')))}`: {escape(str(failure.get('error')))}"
     return text
@@ -287,8 +343,12 @@ def run_line(run: Mapping[str, Any]) -> str:
     """One ingest run (a row of ``index.runs()``) for the App Home."""
     when = (run.get("finished_at") or run.get("started_at") or "?").replace("T", " ")[:19]
     status = run.get("status") or "?"
-    icon = {"ok": ":white_check_mark:", "failed": ":x:", "running": ":hourglass_flowing_sand:",
-            "crashed": ":warning:"}.get(status, "")
+    icon = {
+        "ok": ":white_check_mark:",
+        "failed": ":x:",
+        "running": ":hourglass_flowing_sand:",
+        "crashed": ":warning:",
+    }.get(status, "")
     line = f"{icon} {escape(when)} · {escape(status)} · {counts_text(run)}"
     if run.get("seconds") is not None:
         line += f" · {float(run['seconds']):.1f} s"
@@ -296,6 +356,7 @@ def run_line(run: Mapping[str, Any]) -> str:
 
 
 # --- admin: ingest progress, summaries, uploads ------------------------------------------------
+
 
 def ingest_progress_text(done: int, total: int) -> str:
     return f":hourglass_flowing_sand: Ingesting… {done}/{total} files"
@@ -316,7 +377,8 @@ def ingest_summary_blocks(report) -> list[Block]:
     body = "\n".join(lines)
     if report.failed:
         body += "\n*Failed*\n" + "\n".join(
-            f"• `{escape(str(f.get('path')))}`: {escape(str(f.get('error')))}" for f in report.failed[:15])
+            f"• `{escape(str(f.get('path')))}`: {escape(str(f.get('error')))}" for f in report.failed[:15]
+        )
         if len(report.failed) > 15:
             body += f"\n• … and {len(report.failed) - 15} more"
     return sections(body)
@@ -338,10 +400,16 @@ def upload_result_text(result, archived_name: str | None) -> str:
 
 # --- buttons ------------------------------------------------------------------------------------
 
-def button(text: str, action_id: str, value: str, style: str | None = None,
-            confirm: Mapping[str, Any] | None = None) -> Block:
-    button: Block = {"type": "button", "action_id": action_id, "value": value,
-                     "text": {"type": "plain_text", "text": truncate(text, 75), "emoji": True}}
+
+def button(
+    text: str, action_id: str, value: str, style: str | None = None, confirm: Mapping[str, Any] | None = None
+) -> Block:
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "value": value,
+        "text": {"type": "plain_text", "text": truncate(text, 75), "emoji": True},
+    }
     if style:
         button["style"] = style
     if confirm:

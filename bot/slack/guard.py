@@ -5,6 +5,7 @@ Bolt verifies signatures too, but a malformed timestamp header made it raise (HT
 traceback), it logged whole rejected bodies, and a signed body that is not what Slack sends
 (broken JSON, a form without a command or payload) failed deep inside with a 500.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,8 +53,9 @@ class _FixedClock:
         return self._now
 
 
-def signature_problem(body: bytes, timestamp: str | None, signature: str | None, secret: str,
-                      now: float | None = None) -> str | None:
+def signature_problem(
+    body: bytes, timestamp: str | None, signature: str | None, secret: str, now: float | None = None
+) -> str | None:
     """Why the request is not validly signed, or None."""
     if not timestamp or not signature:
         return "missing signature headers"
@@ -103,11 +105,13 @@ def guarded(app: Callable, secret: str) -> Callable:
         if body is None:
             log.warning("rejected a request body over %d bytes (413)", MAX_BODY_BYTES)
             return _reply(start_response, "413 Payload Too Large", "request body too large")
-        problem = signature_problem(body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
-                                    environ.get("HTTP_X_SLACK_SIGNATURE"), secret)
+        problem = signature_problem(
+            body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), environ.get("HTTP_X_SLACK_SIGNATURE"), secret
+        )
         if problem:
-            log.warning("rejected an unsigned or badly signed request (401): %s; %d bytes, body not logged",
-                        problem, len(body))
+            log.warning(
+                "rejected an unsigned or badly signed request (401): %s; %d bytes, body not logged", problem, len(body)
+            )
             return _reply(start_response, "401 Unauthorized", "invalid request signature")
         problem = body_problem(body, environ.get("CONTENT_TYPE") or "")
         if problem:

@@ -87,8 +87,9 @@ class LanedExecutor(DrainingExecutor):
     def __init__(self, *args, answer_workers: int = 2, **kwargs):
         super().__init__(*args, **kwargs)
         self._last_dispatch = 0.0
-        self.answers = DrainingExecutor(max_workers=answer_workers, thread_name_prefix="advisor-answer",
-                                        initializer=_lower_priority)
+        self.answers = DrainingExecutor(
+            max_workers=answer_workers, thread_name_prefix="advisor-answer", initializer=_lower_priority
+        )
         self._route = threading.local()
 
     def route_next(self, check: Callable[[], bool] | None) -> None:

@@ -6,6 +6,7 @@ Conversations: a channel thread or a DM thread is one conversation, keyed
 ``slack:{channel}:{thread_root_ts}``; the core keeps its history (SQLite), so nothing here reads
 Slack history back.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,9 @@ MESSAGE_SUBSCRIPTIONS = ("message.im", "message.channels", "message.groups")
 ASK_ABOUT_MESSAGE = "ask_about_message"  # the message shortcut's callback id
 # Errors that mean the bot may not post in the channel (it is not a member, or cannot see it).
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
-EMPTY_QUESTION = ("Ask me about adopting generative AI or about your AI policies, e.g. "
-                  "_Can I send customer data to Azure OpenAI?_")
+EMPTY_QUESTION = (
+    "Ask me about adopting generative AI or about your AI policies, e.g. _Can I send customer data to Azure OpenAI?_"
+)
 # Message subtypes that carry a user's words; every other subtype (message_changed,
 # message_deleted, channel_join, …) is ignored. bot_message is subject to ADVISOR_REPLY_TO_BOTS.
 ANSWERED_SUBTYPES = frozenset({"file_share", "thread_broadcast", "bot_message"})
@@ -99,6 +101,7 @@ def _normalise(text: str) -> str:
 
 # --- subcommands (/advisor …) ------------------------------------------------------------------
 
+
 @dataclass
 class CommandContext:
     """What a subcommand gets, from ``/advisor`` or from a trigger phrase in a thread."""
@@ -127,8 +130,9 @@ def cmd_ask(ctx: CommandContext) -> None:
     ctx.progress(blocks.THINKING)
     # The reply is ephemeral (or in a thread the command came from): the place is private only then.
     viewer = ctx.listeners.audience.viewer(ctx.client, ctx.user_id, ctx.channel_id, private=not ctx.thread_ts)
-    answer = ctx.service.ask(ctx.args.strip(), conversation=ctx.conversation, user=ctx.user_id,
-                             channel=ctx.channel_id, viewer=viewer)
+    answer = ctx.service.ask(
+        ctx.args.strip(), conversation=ctx.conversation, user=ctx.user_id, channel=ctx.channel_id, viewer=viewer
+    )
     ctx.reply(blocks.answer_fallback(answer), blocks.answer_blocks(answer))
 
 
@@ -150,10 +154,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 }
 # The help lines of the subcommands beyond ask, status and help.
 HELP = {
-    "assess": "a guided assessment: which GenAI approach fits your team (`/advisor assess history`: "
-              "your past results)",
+    "assess": "a guided assessment: which GenAI approach fits your team (`/advisor assess history`: your past results)",
     "ingest": "admins: re-ingest the knowledge (`/advisor ingest remove <document>`; share a policy "
-              "file with me in a DM to add or replace it)",
+    "file with me in a DM to add or replace it)",
 }
 # A message that is exactly one of these phrases (case and punctuation ignored), in a DM, an
 # agent thread or a mention, runs that subcommand in its thread (the suggested prompt and quick
@@ -199,8 +202,14 @@ class Listeners:
         if self._skip(event, context):
             return
         root = event.get("thread_ts") or event["ts"]
-        self.answer_in_thread(client, channel, root, clean_question(event.get("text"), context.bot_user_id),
-                              event.get("user") or event.get("bot_id"), context.team_id)
+        self.answer_in_thread(
+            client,
+            channel,
+            root,
+            clean_question(event.get("text"), context.bot_user_id),
+            event.get("user") or event.get("bot_id"),
+            context.team_id,
+        )
 
     def on_message(self, event: dict, context, client: WebClient) -> None:
         if event.get("channel_type") in ("channel", "group"):
@@ -214,9 +223,14 @@ class Listeners:
             self.on_upload(event, context, client)
             return
         thread_ts = event.get("thread_ts")
-        self.answer_in_thread(client, event["channel"], thread_ts or event["ts"],
-                              clean_question(event.get("text"), context.bot_user_id),
-                              event.get("user") or event.get("bot_id"), context.team_id)
+        self.answer_in_thread(
+            client,
+            event["channel"],
+            thread_ts or event["ts"],
+            clean_question(event.get("text"), context.bot_user_id),
+            event.get("user") or event.get("bot_id"),
+            context.team_id,
+        )
 
     def on_thread_reply(self, event: dict, context, client: WebClient) -> None:
         """A reply without a mention in a channel thread the bot has answered in is a follow-up;
@@ -231,11 +245,17 @@ class Listeners:
             return  # addressed to someone else (or to everyone), not to the bot
         if not self.service.has_answered_in(conversation_key(event["channel"], thread_ts)):
             return
-        self.answer_in_thread(client, event["channel"], thread_ts, clean_question(text, bot),
-                              event.get("user") or event.get("bot_id"), context.team_id)
+        self.answer_in_thread(
+            client,
+            event["channel"],
+            thread_ts,
+            clean_question(text, bot),
+            event.get("user") or event.get("bot_id"),
+            context.team_id,
+        )
 
     def on_ask_about_message(self, ack, shortcut: dict, respond, client: WebClient) -> None:
-        """"Ask the advisor about this": an answer about the selected message, in its thread, or
+        """ "Ask the advisor about this": an answer about the selected message, in its thread, or
         only to the asker when the bot may not post in that channel."""
         ack()
         message = shortcut.get("message") or {}
@@ -249,11 +269,13 @@ class Listeners:
         question = f"What do our guidance and policies say about this: {text}"
         root = message.get("thread_ts") or message.get("ts") or ""
         try:
-            reply = ThreadReply(client, channel, root, user=user, team=team, stream=False,
-                                interval=self.progress_interval)
+            reply = ThreadReply(
+                client, channel, root, user=user, team=team, stream=False, interval=self.progress_interval
+            )
             viewer = self.audience.viewer(client, user, channel, private=False)
-            answer = self.service.ask(question, conversation=conversation_key(channel, root), user=user,
-                                      channel=channel, viewer=viewer)
+            answer = self.service.ask(
+                question, conversation=conversation_key(channel, root), user=user, channel=channel, viewer=viewer
+            )
             try:
                 reply.finish_answer(answer)
                 return
@@ -264,19 +286,24 @@ class Listeners:
             private = self.audience.viewer(client, user, channel, private=True)
             if private != viewer:
                 answer = self.service.ask(question, user=user, channel=channel, viewer=private)
-            respond(text=blocks.answer_fallback(answer), blocks=blocks.answer_blocks(answer),
-                    response_type="ephemeral")
+            respond(text=blocks.answer_fallback(answer), blocks=blocks.answer_blocks(answer), response_type="ephemeral")
         except Exception:  # noqa: BLE001
-            report_failure(f"the message shortcut by {user} in {channel}",
-                           lambda text: respond(text=text, response_type="ephemeral"))
+            report_failure(
+                f"the message shortcut by {user} in {channel}",
+                lambda text: respond(text=text, response_type="ephemeral"),
+            )
 
     def on_upload(self, event: dict, context, client: WebClient) -> None:
         try:
             admin.handle_upload(self.service, client, event, clean_question(event.get("text"), context.bot_user_id))
         except Exception:  # noqa: BLE001
-            report_failure(f"handling the files shared by {event.get('user')}", lambda text: client.chat_postMessage(
-                channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text),
-                "adding your file")
+            report_failure(
+                f"handling the files shared by {event.get('user')}",
+                lambda text: client.chat_postMessage(
+                    channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"], text=text
+                ),
+                "adding your file",
+            )
 
     def on_assistant_thread_started(self, event: dict, client: WebClient) -> None:
         thread = event.get("assistant_thread") or {}
@@ -285,7 +312,8 @@ class Listeners:
             return
         try:
             client.assistant_threads_setSuggestedPrompts(
-                channel_id=channel, thread_ts=thread_ts, title="Try asking", prompts=SUGGESTED_PROMPTS)
+                channel_id=channel, thread_ts=thread_ts, title="Try asking", prompts=SUGGESTED_PROMPTS
+            )
         except Exception:  # the thread works without prompts
             log.exception("setting suggested prompts in %s failed (error id %s)", channel, new_error_id())
 
@@ -301,8 +329,9 @@ class Listeners:
         if not channel:
             return
         try:
-            client.assistant_threads_setSuggestedPrompts(channel_id=channel, title="Try asking",
-                                                         prompts=SUGGESTED_PROMPTS)
+            client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel, title="Try asking", prompts=SUGGESTED_PROMPTS
+            )
         except Exception:  # the tab works without prompts
             log.exception("setting the Messages tab prompts in %s failed (error id %s)", channel, new_error_id())
 
@@ -330,8 +359,9 @@ class Listeners:
 
     # --- answering ----------------------------------------------------------------------------
 
-    def answer_in_thread(self, client: WebClient, channel: str, root: str, question: str, user: str | None,
-                         team: str | None) -> None:
+    def answer_in_thread(
+        self, client: WebClient, channel: str, root: str, question: str, user: str | None, team: str | None
+    ) -> None:
         conversation = conversation_key(channel, root)
         reply = ThreadReply(client, channel, root, user=user, team=team, interval=self.progress_interval)
         try:
@@ -340,37 +370,60 @@ class Listeners:
                 return
             trigger = TRIGGERS.get(_normalise(question))
             if trigger:
-                SUBCOMMANDS[trigger](self._thread_context(trigger, "", user, channel, client, reply, root,
-                                                          conversation))
+                SUBCOMMANDS[trigger](
+                    self._thread_context(trigger, "", user, channel, client, reply, root, conversation)
+                )
                 return
             # A thread that holds an assessment in progress: the message is its next answer.
             ctx = self._thread_context("", question, user, channel, client, reply, root, conversation)
             try:
                 handled = assess.on_thread_message(ctx)
             except Exception:  # e.g. a broken assessment.yaml: questions still get answers
-                log.exception("the assessment check failed in %s (thread %s, error id %s); answering as a question",
-                              channel, root, new_error_id())
+                log.exception(
+                    "the assessment check failed in %s (thread %s, error id %s); answering as a question",
+                    channel,
+                    root,
+                    new_error_id(),
+                )
                 handled = False
             if handled:
                 return
             reply.start()
             # A DM (and the Messages tab) is read by the asker alone; a channel thread by everyone in it.
             viewer = self.audience.viewer(client, user or "", channel, private=channel.startswith("D"))
-            answer = self.service.ask(question, conversation=conversation, user=user, channel=channel,
-                                      on_text=reply.partial, viewer=viewer)
+            answer = self.service.ask(
+                question, conversation=conversation, user=user, channel=channel, on_text=reply.partial, viewer=viewer
+            )
             reply.finish_answer(answer)
         except Exception:  # noqa: BLE001 — the user sees an id, the log has the details
             report_failure(f"answering in {channel} (thread {root})", reply.fail)
 
-    def _thread_context(self, name: str, args: str, user: str | None, channel: str, client: WebClient,
-                        reply: ThreadReply, thread_ts: str, conversation: str) -> CommandContext:
+    def _thread_context(
+        self,
+        name: str,
+        args: str,
+        user: str | None,
+        channel: str,
+        client: WebClient,
+        reply: ThreadReply,
+        thread_ts: str,
+        conversation: str,
+    ) -> CommandContext:
         """A CommandContext whose reply goes to the thread (replacing the progress placeholder)."""
         return CommandContext(
-            name=name, args=args, user_id=user or "", channel_id=channel, service=self.service,
-            settings=self.settings, client=client,
+            name=name,
+            args=args,
+            user_id=user or "",
+            channel_id=channel,
+            service=self.service,
+            settings=self.settings,
+            client=client,
             reply=lambda text, message_blocks=None: reply.finish(text, message_blocks),
-            progress=lambda text: reply.start(), thread_ts=thread_ts, conversation=conversation,
-            listeners=self)
+            progress=lambda text: reply.start(),
+            thread_ts=thread_ts,
+            conversation=conversation,
+            listeners=self,
+        )
 
     def _skip(self, event: dict, context) -> str | None:
         """Why an event must not be answered, or None."""
@@ -381,7 +434,8 @@ class Listeners:
         elif event.get("hidden"):
             reason = "hidden message"
         elif (event.get("user") and event.get("user") == context.bot_user_id) or (
-                event.get("bot_id") and event.get("bot_id") == context.bot_id):
+            event.get("bot_id") and event.get("bot_id") == context.bot_id
+        ):
             reason = "own message"
         elif (event.get("bot_id") or subtype == "bot_message") and not self.settings.reply_to_bots:
             reason = "another bot (ADVISOR_REPLY_TO_BOTS is off)"
@@ -401,16 +455,26 @@ class Listeners:
         shown = {"progress": False}  # replace the progress message only when there is one
 
         def reply(text: str, message_blocks: list[dict] | None = None) -> None:
-            respond(text=text, blocks=message_blocks, response_type="ephemeral",
-                    replace_original=shown["progress"] or None)
+            respond(
+                text=text, blocks=message_blocks, response_type="ephemeral", replace_original=shown["progress"] or None
+            )
 
         def progress(text: str) -> None:
             respond(text=text, response_type="ephemeral")
             shown["progress"] = True
 
-        ctx = CommandContext(name=name, args=args.strip(), user_id=user, channel_id=channel, service=self.service,
-                             settings=self.settings, client=client, reply=reply, progress=progress,
-                             listeners=self)
+        ctx = CommandContext(
+            name=name,
+            args=args.strip(),
+            user_id=user,
+            channel_id=channel,
+            service=self.service,
+            settings=self.settings,
+            client=client,
+            reply=reply,
+            progress=progress,
+            listeners=self,
+        )
         try:
             handler = SUBCOMMANDS.get(name)
             if handler is None:
@@ -418,9 +482,11 @@ class Listeners:
                 return
             handler(ctx)
         except Exception:  # noqa: BLE001
-            report_failure(f"/advisor {name} by {user}", lambda text: respond(
-                text=text, response_type="ephemeral", replace_original=shown["progress"] or None),
-                f"running /advisor {name}")
+            report_failure(
+                f"/advisor {name} by {user}",
+                lambda text: respond(text=text, response_type="ephemeral", replace_original=shown["progress"] or None),
+                f"running /advisor {name}",
+            )
 
     # --- buttons ------------------------------------------------------------------------------
 
@@ -438,13 +504,19 @@ class Listeners:
         follow_up = None
         try:
             stored = self.service.record_feedback(answer_id, user, helpful)
-            text = ("Thanks for the feedback." if stored
-                    else "I couldn't find that answer any more, so the feedback was not recorded.")
+            text = (
+                "Thanks for the feedback."
+                if stored
+                else "I couldn't find that answer any more, so the feedback was not recorded."
+            )
             if stored and not helpful:
                 follow_up = blocks.feedback_reason_blocks(answer_id)
         except Exception:  # noqa: BLE001
-            report_failure(f"storing feedback from {user}",
-                           lambda text: self._ephemeral(body, respond, client, user, text), "saving your feedback")
+            report_failure(
+                f"storing feedback from {user}",
+                lambda text: self._ephemeral(body, respond, client, user, text),
+                "saving your feedback",
+            )
             return
         self._ephemeral(body, respond, client, user, text, follow_up)
 
@@ -458,8 +530,11 @@ class Listeners:
             stored = self.service.record_feedback_reason(answer_id, user, reason)
             text = "Noted, thank you." if stored else "I couldn't find your vote on that answer any more."
         except Exception:  # noqa: BLE001
-            report_failure(f"storing a feedback reason from {user}",
-                           lambda text: self._ephemeral(body, respond, client, user, text), "saving your feedback")
+            report_failure(
+                f"storing a feedback reason from {user}",
+                lambda text: self._ephemeral(body, respond, client, user, text),
+                "saving your feedback",
+            )
             return
         self._ephemeral(body, respond, client, user, text)
 
@@ -475,15 +550,23 @@ class Listeners:
             except IngestBusy:
                 client.chat_postMessage(channel=user, text=admin.BUSY)
         except Exception:  # noqa: BLE001
-            report_failure(f"the re-ingest request by {user}",
-                           lambda text: client.chat_postMessage(channel=user, text=text), "starting the re-ingest")
+            report_failure(
+                f"the re-ingest request by {user}",
+                lambda text: client.chat_postMessage(channel=user, text=text),
+                "starting the re-ingest",
+            )
 
     def start_reingest(self, client: WebClient, user: str) -> threading.Thread:
         """The admin re-ingest (rights checked by the caller): a progress message in the admin's
         DM updated in place, the summary, then the admin's Home tab refreshed. Raises IngestBusy
         when an ingest is running (nothing started)."""
-        run = admin.IngestRun(self.service, client, user, interval=self.progress_interval,
-                              on_finish=lambda: self.publish_home(client, user))
+        run = admin.IngestRun(
+            self.service,
+            client,
+            user,
+            interval=self.progress_interval,
+            on_finish=lambda: self.publish_home(client, user),
+        )
         thread = run.start()
         self.background.append(thread)
         return thread
@@ -496,12 +579,16 @@ class Listeners:
             if (body.get("container") or {}).get("type") == "view":
                 self.publish_home(client, user)  # the Home tab lists the assessment in progress
         except Exception:  # noqa: BLE001
-            report_failure(f"assessment button {action.get('action_id')} by {user}",
-                           lambda text: self._ephemeral(body, respond, client, user, text), "handling that button")
+            report_failure(
+                f"assessment button {action.get('action_id')} by {user}",
+                lambda text: self._ephemeral(body, respond, client, user, text),
+                "handling that button",
+            )
 
     @staticmethod
-    def _ephemeral(body: dict, respond, client: WebClient, user: str, text: str,
-                   message_blocks: list | None = None) -> None:
+    def _ephemeral(
+        body: dict, respond, client: WebClient, user: str, text: str, message_blocks: list | None = None
+    ) -> None:
         try:
             if body.get("response_url"):
                 respond(text=text, blocks=message_blocks, response_type="ephemeral", replace_original=False)
@@ -509,8 +596,9 @@ class Listeners:
             channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
             if channel:
                 message = body.get("message") or {}
-                client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=message_blocks,
-                                          thread_ts=message.get("thread_ts"))
+                client.chat_postEphemeral(
+                    channel=channel, user=user, text=text, blocks=message_blocks, thread_ts=message.get("thread_ts")
+                )
             else:
                 client.chat_postMessage(channel=user, text=text, blocks=message_blocks)
         except Exception:

@@ -1,5 +1,6 @@
 """Text for Slack: Markdown to mrkdwn (sections, contexts), Markdown made safe for Markdown
 blocks and native streams, escaping, splitting. Pure functions."""
+
 from __future__ import annotations
 
 import html
@@ -39,7 +40,7 @@ def _link(target: str, label: str) -> str | None:
     if not _SAFE_LINK.match(target):
         return None
     if target.lower().startswith("mailto:"):
-        where = target[len("mailto:"):]
+        where = target[len("mailto:") :]
     else:
         try:
             where = urlsplit(target).hostname or ""
@@ -80,7 +81,7 @@ def _line(text: str) -> str:
     parts: list[str] = []
     pos = 0
     for m in _CODE_SPAN.finditer(text):  # code spans are kept verbatim (escaped only)
-        parts.append(_inline(text[pos:m.start()]))
+        parts.append(_inline(text[pos : m.start()]))
         parts.append(f"`{escape(m.group(2))}`")
         pos = m.end()
     parts.append(_inline(text[pos:]))
@@ -108,13 +109,14 @@ def to_mrkdwn(markdown: str) -> str:
         bullet = _BULLET.match(raw)
         if bullet:
             indent = " " * (len(bullet.group(1).expandtabs(4)) // 2 * 2)
-            out.append(f"{indent}• {_line(raw[bullet.end():])}")
+            out.append(f"{indent}• {_line(raw[bullet.end() :])}")
             continue
         out.append(_line(raw))
     return "\n".join(out).strip()
 
 
 # --- splitting ------------------------------------------------------------------------------
+
 
 def break_at(text: str, limit: int) -> int:
     """Where to cut ``text`` to keep at most ``limit`` characters: the last paragraph, line or
@@ -167,7 +169,7 @@ def _safe_link(m: re.Match) -> str:
     if not _SAFE_LINK.match(target):  # a mention, broadcast or script target stays visible text
         return f"{label} ({target})" if label else target
     if target.lower().startswith("mailto:"):
-        where = target[len("mailto:"):]
+        where = target[len("mailto:") :]
     else:
         try:
             where = urlsplit(target).hostname or ""

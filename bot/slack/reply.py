@@ -6,6 +6,7 @@ Where the workspace refuses a step, the reply falls back rather than failing: no
 "Thinking…" placeholder message; no streaming → the placeholder (or a first message) updated
 with the text so far; a stream that cannot be stopped → the message updated in place.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,15 @@ class LiveMessage:
     answer, or an ingest's progress line. ``show`` posts or updates; ``tick`` updates at most
     once per ``interval`` seconds and never raises (progress is best effort)."""
 
-    def __init__(self, client: WebClient, channel: str, thread_ts: str | None = None, *, interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        thread_ts: str | None = None,
+        *,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.client = client
         self.channel = channel
         self.thread_ts = thread_ts
@@ -60,8 +68,9 @@ class LiveMessage:
             self.throttle.restart()
             return
         # blocks=[] clears the earlier blocks when the new text comes without any
-        self.client.chat_update(channel=self.channel, ts=self.ts, text=text,
-                                blocks=message_blocks if message_blocks is not None else [])
+        self.client.chat_update(
+            channel=self.channel, ts=self.ts, text=text, blocks=message_blocks if message_blocks is not None else []
+        )
 
     def tick(self, text: str) -> bool:
         if not self.throttle.ready():
@@ -80,9 +89,18 @@ class ThreadReply:
     ``interval`` seconds), ``finish_answer(answer)`` delivers an answer, ``finish(text, blocks)``
     any other reply (a subcommand's), ``fail(text)`` an error."""
 
-    def __init__(self, client: WebClient, channel: str, thread_ts: str, *, user: str | None = None,
-                 team: str | None = None, stream: bool = True, interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        thread_ts: str,
+        *,
+        user: str | None = None,
+        team: str | None = None,
+        stream: bool = True,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.client = client
         self.channel = channel
         self.thread_ts = thread_ts
@@ -100,13 +118,17 @@ class ThreadReply:
 
     def start(self) -> None:
         try:
-            self.client.assistant_threads_setStatus(channel_id=self.channel, thread_ts=self.thread_ts,
-                                                    status=STATUS, loading_messages=LOADING_MESSAGES)
+            self.client.assistant_threads_setStatus(
+                channel_id=self.channel, thread_ts=self.thread_ts, status=STATUS, loading_messages=LOADING_MESSAGES
+            )
             self.status_shown = True
             return
         except SlackApiError as exc:
-            log.info("assistant.threads.setStatus refused in %s (%s); using a placeholder message",
-                     self.channel, exc.response.get("error"))
+            log.info(
+                "assistant.threads.setStatus refused in %s (%s); using a placeholder message",
+                self.channel,
+                exc.response.get("error"),
+            )
         self.message.show(blocks.THINKING)
 
     def partial(self, text: str) -> None:
@@ -127,7 +149,7 @@ class ThreadReply:
         if self.streaming:
             full = safe_markdown(answer.text)
             if full.startswith(self.streamed):  # the stream ends as the answer, continued if long
-                rest = full[len(self.streamed):]
+                rest = full[len(self.streamed) :]
                 cut = break_at(rest, MARKDOWN_LIMIT - len(self.streamed))
                 more = split_markdown(rest[cut:])
                 if self._stop_stream(rest[:cut], None if more else tail):
@@ -144,8 +166,9 @@ class ThreadReply:
         """Text past one message's limit, continued below; the tail goes on the last message."""
         for n, piece in enumerate(pieces):
             last = n == len(pieces) - 1
-            self.message.post(fallback if last else "(continued)", [blocks.markdown(piece)] + (tail if last else []),
-                       unfurl=False)
+            self.message.post(
+                fallback if last else "(continued)", [blocks.markdown(piece)] + (tail if last else []), unfurl=False
+            )
 
     def finish(self, text: str, message_blocks: list[dict] | None) -> None:
         if self.streaming:
@@ -167,17 +190,17 @@ class ThreadReply:
         return self.stream and (self.streaming or self.message.ts is None)
 
     def _stream_to(self, text: str) -> None:
-        safe = safe_markdown(text[:stable_length(text)])
+        safe = safe_markdown(text[: stable_length(text)])
         if len(safe) > STREAM_LIMIT or not safe.startswith(self.streamed):
             return  # the rest (or the corrected text) arrives with the final answer
-        delta = safe[len(self.streamed):]
+        delta = safe[len(self.streamed) :]
         if not delta or (self.streaming and not self.throttle.ready()):
             return
         try:
             if not self.streaming:
                 self.message.ts = self.client.chat_startStream(
-                    channel=self.channel, thread_ts=self.thread_ts, markdown_text=delta,
-                    **self._recipient())["ts"]
+                    channel=self.channel, thread_ts=self.thread_ts, markdown_text=delta, **self._recipient()
+                )["ts"]
                 self.streaming = True
                 self.throttle.restart()
             else:
@@ -190,8 +213,9 @@ class ThreadReply:
                 log.info("chat.startStream refused in %s (%s); updating a message instead", self.channel, error)
                 self.stream = False
             else:
-                log.warning("chat.appendStream failed in %s (%s); the answer will replace the message",
-                            self.channel, error)
+                log.warning(
+                    "chat.appendStream failed in %s (%s); the answer will replace the message", self.channel, error
+                )
 
     def _recipient(self) -> dict[str, Any]:
         # Slack requires the recipient when streaming into a channel (not a DM).
@@ -203,12 +227,16 @@ class ThreadReply:
         """Stop the stream with the rest of its text and the tail. False when Slack refused (the
         caller then updates the message in place)."""
         try:
-            self.client.chat_stopStream(channel=self.channel, ts=self.message.ts, markdown_text=rest or None,
-                                        blocks=tail or None)
+            self.client.chat_stopStream(
+                channel=self.channel, ts=self.message.ts, markdown_text=rest or None, blocks=tail or None
+            )
             return True
         except SlackApiError as exc:
-            log.warning("chat.stopStream failed in %s (%s); updating the message instead", self.channel,
-                        exc.response.get("error"))
+            log.warning(
+                "chat.stopStream failed in %s (%s); updating the message instead",
+                self.channel,
+                exc.response.get("error"),
+            )
             return False
         finally:
             self.streaming = False

@@ -1,5 +1,6 @@
 """Running the bot: Socket Mode (SLACK_APP_TOKEN) or HTTP (waitress serving Bolt's
 /slack/events plus GET /healthz, /livez, /readyz and /metrics: see lifecycle.py)."""
+
 from __future__ import annotations
 
 import json
@@ -36,19 +37,24 @@ def resolve_mode(settings, mode: str | None) -> str:
 def check_settings(settings, mode: str) -> None:
     """Raise SlackConfigError naming the first missing variable for ``mode``."""
     if not settings.secret("slack_bot_token"):
-        raise SlackConfigError("SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from "
-                               "OAuth & Permissions in the Slack app settings")
+        raise SlackConfigError(
+            "SLACK_BOT_TOKEN is not set: the bot token (xoxb-…) from OAuth & Permissions in the Slack app settings"
+        )
     if mode == "socket" and not settings.secret("slack_app_token"):
-        raise SlackConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token "
-                               "(xapp-…) with connections:write")
+        raise SlackConfigError(
+            "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…) with connections:write"
+        )
     if mode == "http" and not settings.secret("slack_signing_secret"):
-        raise SlackConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret "
-                               "from Basic Information in the Slack app settings")
+        raise SlackConfigError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret "
+            "from Basic Information in the Slack app settings"
+        )
     if mode == "socket" and not settings.secret("slack_app_token").startswith("xapp-"):
         log.warning("SLACK_APP_TOKEN does not start with xapp-: is it an app-level token?")
 
 
 # --- HTTP -------------------------------------------------------------------------------------
+
 
 def wsgi_app(app: App, service, signing_secret: str = "", lifecycle: Lifecycle | None = None) -> Callable:
     """Bolt's WSGI handler for POST /slack/events behind the request guard (size, signature,
@@ -67,8 +73,10 @@ def wsgi_app(app: App, service, signing_secret: str = "", lifecycle: Lifecycle |
         if lifecycle.stopping.is_set():
             # Not acknowledged, so Slack retries the event (commands show the user an error) and
             # the next process answers it; nothing is claimed here.
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "5"),
-                                                       ("Content-Length", "13")])
+            start_response(
+                "503 Service Unavailable",
+                [("Content-Type", "text/plain"), ("Retry-After", "5"), ("Content-Length", "13")],
+            )
             return [b"shutting down"]
         return slack(environ, start_response)
 
@@ -83,8 +91,10 @@ def _health(service, start_response) -> list[bytes]:
         log.exception("health check failed")
         status, body = "503 Service Unavailable", {"status": "error", "error": type(exc).__name__}
     data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                            ("Cache-Control", "no-store")])
+    start_response(
+        status,
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data))), ("Cache-Control", "no-store")],
+    )
     return [data]
 
 
@@ -95,9 +105,15 @@ class HttpServer:
     def __init__(self, application: Callable, host: str = "0.0.0.0", port: int = 3000, threads: int = 16):
         from waitress import create_server
 
-        self._server = create_server(application, host=host, port=port, threads=threads,
-                                     ident="genai-strategy-advisor", asyncore_loop_timeout=0.2,
-                                     max_request_body_size=MAX_BODY_BYTES * 2)
+        self._server = create_server(
+            application,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="genai-strategy-advisor",
+            asyncore_loop_timeout=0.2,
+            max_request_body_size=MAX_BODY_BYTES * 2,
+        )
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._ran = False
@@ -125,8 +141,12 @@ class HttpServer:
         self._ran = True
         try:
             while server._map and not self._stopping.is_set():
-                wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
-                               use_poll=server.adj.asyncore_use_poll, count=1)
+                wasyncore.loop(
+                    timeout=server.adj.asyncore_loop_timeout,
+                    map=server._map,
+                    use_poll=server.adj.asyncore_use_poll,
+                    count=1,
+                )
         finally:
             wasyncore.close_all(server._map, ignore_all=True)
             server.task_dispatcher.shutdown()
@@ -152,13 +172,19 @@ class HttpServer:
         self.stop()
 
 
-def http_server(settings, app: App, service, *, host: str = "0.0.0.0", port: int | None = None,
-                lifecycle: Lifecycle | None = None) -> HttpServer:
-    return HttpServer(wsgi_app(app, service, settings.secret("slack_signing_secret"), lifecycle), host=host,
-                      port=settings.port if port is None else port, threads=settings.http_threads)
+def http_server(
+    settings, app: App, service, *, host: str = "0.0.0.0", port: int | None = None, lifecycle: Lifecycle | None = None
+) -> HttpServer:
+    return HttpServer(
+        wsgi_app(app, service, settings.secret("slack_signing_secret"), lifecycle),
+        host=host,
+        port=settings.port if port is None else port,
+        threads=settings.http_threads,
+    )
 
 
 # --- Socket Mode --------------------------------------------------------------------------------
+
 
 def socket_mode_handler(settings, app: App) -> SocketModeHandler:
     """Bolt's built-in Socket Mode handler; apps.connections.open goes to SLACK_API_URL too."""
@@ -166,6 +192,7 @@ def socket_mode_handler(settings, app: App) -> SocketModeHandler:
 
 
 # --- the entry point --------------------------------------------------------------------------
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line (ADVISOR_LOG_FORMAT=json), for log pipelines. Ids the bot puts
@@ -176,8 +203,12 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
-                 "logger": record.name, "message": message}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
         for kind, value in self._ID.findall(message):
             entry.setdefault(f"{kind}_id", value)
         for field in ("error_id", "answer_id"):
@@ -208,8 +239,9 @@ def start_app(settings, service) -> App:
     except BoltError as exc:
         raise SlackConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({settings.slack_api_url}): {exc}") from exc
     except URLError as exc:
-        raise SlackConfigError(f"cannot reach the Slack API at {settings.slack_api_url} (SLACK_API_URL): "
-                               f"{exc.reason}") from exc
+        raise SlackConfigError(
+            f"cannot reach the Slack API at {settings.slack_api_url} (SLACK_API_URL): {exc.reason}"
+        ) from exc
     service.warm_up()
     return app
 
@@ -240,8 +272,15 @@ def serve(settings, mode: str | None = None, *, service=None) -> None:
         threading.Thread(target=run, name="advisor-shutdown", daemon=True).start()
 
     restore_signals = lifecycle.install_signal_handlers(stop_after_drain)
-    log.info("starting the Slack bot over HTTP on port %s: Slack posts to %s; probes at %s, %s, %s; metrics at %s",
-             server.port, EVENTS_PATH, LIVE_PATH, READY_PATH, HEALTH_PATH, METRICS_PATH)
+    log.info(
+        "starting the Slack bot over HTTP on port %s: Slack posts to %s; probes at %s, %s, %s; metrics at %s",
+        server.port,
+        EVENTS_PATH,
+        LIVE_PATH,
+        READY_PATH,
+        HEALTH_PATH,
+        METRICS_PATH,
+    )
     try:
         server.serve_forever()
     finally:
@@ -253,8 +292,9 @@ def serve(settings, mode: str | None = None, *, service=None) -> None:
 
 def _serve_socket_mode(settings, app: App, service) -> None:
     handler = socket_mode_handler(settings, app)
-    lifecycle = Lifecycle(service, slack_connected=lambda: handler.client.is_connected(),
-                          shutdown_timeout=settings.shutdown_timeout)
+    lifecycle = Lifecycle(
+        service, slack_connected=lambda: handler.client.is_connected(), shutdown_timeout=settings.shutdown_timeout
+    )
     probes = None
     if "port" in settings.model_fields_set:  # a platform that routes to $PORT probes it
         probes = HttpServer(probes_app(lifecycle), port=settings.port, threads=2).start()

@@ -1,5 +1,6 @@
 """Messages updated in place (answer placeholders, ingest progress) change at most once per
 interval: Slack rate-limits chat.update, and nobody reads faster than that."""
+
 from __future__ import annotations
 
 import threading

@@ -10,6 +10,7 @@ answerability, by a hash of the id so that adding questions never moves old ones
 
     python -m tests.eval.build_set tests/eval/drafts/*.annotated.yaml
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,7 +36,8 @@ STOP = frozenset(
     "a an and are as at be been being but by can could did do does doing for from had has have how i if in "
     "into is it its me my no not of on or our ours should so than that the their them then there these they "
     "this those to too us was we were what when where which while who whom why will with would you your "
-    "yours am any all about also just only own same some such very s t".split())
+    "yours am any all about also just only own same some such very s t".split()
+)
 
 
 def content_words(text: str) -> list[str]:
@@ -44,10 +46,10 @@ def content_words(text: str) -> list[str]:
 
 def shared_run(question: str, passage: str, n: int = RUN) -> str | None:
     q, p = content_words(question), content_words(passage)
-    grams = {tuple(p[i:i + n]) for i in range(len(p) - n + 1)}
+    grams = {tuple(p[i : i + n]) for i in range(len(p) - n + 1)}
     for i in range(len(q) - n + 1):
-        if tuple(q[i:i + n]) in grams:
-            return " ".join(q[i:i + n])
+        if tuple(q[i : i + n]) in grams:
+            return " ".join(q[i : i + n])
     return None
 
 
@@ -58,7 +60,7 @@ def _norm(text: str) -> str:
 def passage_of(text: str, evidence: str) -> str:
     flat = _norm(text)
     at = flat.find(_norm(evidence))
-    return flat[max(0, at - WINDOW): at + len(evidence) + WINDOW]
+    return flat[max(0, at - WINDOW) : at + len(evidence) + WINDOW]
 
 
 def split_of(items: list[dict]) -> dict[str, str]:
@@ -129,8 +131,10 @@ def main(argv: list[str]) -> int:
         by[key] = by.get(key, 0) + 1
     for key in sorted(by):
         print(key, by[key])
-    print(f"{len(kept)} kept, {len(rejected)} rejected, "
-          f"{sum(not e['answerable'] for e in kept) / max(1, len(kept)):.0%} unanswerable")
+    print(
+        f"{len(kept)} kept, {len(rejected)} rejected, "
+        f"{sum(not e['answerable'] for e in kept) / max(1, len(kept)):.0%} unanswerable"
+    )
     return 0
 
 

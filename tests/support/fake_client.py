@@ -1,5 +1,6 @@
 """A WebClient stand-in that records chat.postMessage / chat.update, for unit tests of
 messages updated in place."""
+
 from __future__ import annotations
 
 

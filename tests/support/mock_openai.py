@@ -6,6 +6,7 @@ base URLs), records every request body, and plays a queue of behaviours: "ok", "
 "cut" (a stream that breaks after two words), "hold" (answers normally once ``release()`` is
 called: an answer kept in flight for as long as a test needs).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class MockOpenAI:
-    def __init__(self, reply: str = "PaaS gets you to production in weeks [1]. Ignore this [7].",
-                 delay: float = 3.0):
+    def __init__(self, reply: str = "PaaS gets you to production in weeks [1]. Ignore this [7].", delay: float = 3.0):
         self.reply = reply
         self.delay = delay
         self.requests: list[dict] = []
@@ -81,7 +81,9 @@ class MockOpenAI:
 
             def do_GET(self):
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, json.dumps({"object": "list", "data": [{"id": "mock", "object": "model"}]}).encode())
+                    self._send(
+                        200, json.dumps({"object": "list", "data": [{"id": "mock", "object": "model"}]}).encode()
+                    )
                 else:
                     self._send(404, b"{}")
 
@@ -103,8 +105,11 @@ class MockOpenAI:
                 if behaviour == "500":
                     self._send(500, b'{"error": {"message": "internal error", "type": "server_error"}}')
                 elif behaviour == "429":
-                    self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}',
-                               headers={"Retry-After": "0.2"})
+                    self._send(
+                        429,
+                        b'{"error": {"message": "rate limited", "type": "rate_limit"}}',
+                        headers={"Retry-After": "0.2"},
+                    )
                 elif behaviour == "timeout":
                     time.sleep(mock.delay)
                     self._send(200, self._completion(body))
@@ -118,13 +123,22 @@ class MockOpenAI:
                     self._send(200, self._completion(body))
 
             def _completion(self, body) -> bytes:
-                return json.dumps({
-                    "id": "chatcmpl-mock", "object": "chat.completion", "created": int(time.time()),
-                    "model": body.get("model", "mock"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": mock.reply}}],
-                    "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49},
-                }).encode()
+                return json.dumps(
+                    {
+                        "id": "chatcmpl-mock",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "mock"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": mock.reply},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49},
+                    }
+                ).encode()
 
             def _stream(self, body, cut: bool = False) -> None:
                 self.send_response(200)
@@ -133,9 +147,19 @@ class MockOpenAI:
                 self.end_headers()
                 words = mock.reply.split(" ")
                 for i, word in enumerate(words):
-                    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "mock",
-                             "choices": [{"index": 0, "delta": {"content": word + (" " if i < len(words) - 1 else "")},
-                                          "finish_reason": None}]}
+                    chunk = {
+                        "id": "c",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "mock",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {"content": word + (" " if i < len(words) - 1 else "")},
+                                "finish_reason": None,
+                            }
+                        ],
+                    }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     if cut and i == 1:  # two words, then a broken event: the stream fails mid-answer
                         self.wfile.write(b"data: {this is not json\n\n")

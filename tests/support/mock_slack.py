@@ -27,6 +27,7 @@ apps.connections.open; any other method answers ``{"ok": true}``. Tokens are che
   ``share_file(file_id, name, data)`` also makes ``files.info`` describe it (a file shared with
   the bot), and ``fail_download(name, status)`` makes its download answer that HTTP status.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,17 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 MARKDOWN_LIMIT = 12000  # characters of Markdown in one message
-JSON_FIELDS = ("blocks", "attachments", "view", "prompts", "loading_messages", "metadata", "chunks",
-               "unfurls", "user_auth_blocks")
+JSON_FIELDS = (
+    "blocks",
+    "attachments",
+    "view",
+    "prompts",
+    "loading_messages",
+    "metadata",
+    "chunks",
+    "unfurls",
+    "user_auth_blocks",
+)
 
 
 @dataclass
@@ -67,9 +77,16 @@ class Response:
 
 
 class MockSlack:
-    def __init__(self, *, bot_token: str = "xoxb-test-token", app_token: str = "xapp-test-token",
-                 team_id: str = "T0TEST", bot_user_id: str = "UBOT0001", bot_id: str = "BBOT0001",
-                 check_tokens: bool = True):
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test-token",
+        app_token: str = "xapp-test-token",
+        team_id: str = "T0TEST",
+        bot_user_id: str = "UBOT0001",
+        bot_id: str = "BBOT0001",
+        check_tokens: bool = True,
+    ):
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
@@ -98,7 +115,9 @@ class MockSlack:
         self._cond = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="mock-slack", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="mock-slack", daemon=True
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -142,24 +161,40 @@ class MockSlack:
         self.streaming = False
 
     def add_user(self, user_id: str, **fields: Any) -> None:
-        self.users[user_id] = {"id": user_id, "name": user_id.lower(), "is_bot": False, "is_admin": False,
-                               **fields}
+        self.users[user_id] = {"id": user_id, "name": user_id.lower(), "is_bot": False, "is_admin": False, **fields}
 
     def add_file(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[name] = (data, content_type)
         return self.file_url(name)
 
-    def share_file(self, file_id: str, name: str, data: bytes | None, *, size: int | None = None,
-                   content_type: str = "application/octet-stream", **fields: Any) -> dict:
+    def share_file(
+        self,
+        file_id: str,
+        name: str,
+        data: bytes | None,
+        *,
+        size: int | None = None,
+        content_type: str = "application/octet-stream",
+        **fields: Any,
+    ) -> dict:
         """A file shared in Slack: files.info describes it and its url_private serves ``data``
         (None: nothing is served, so the download answers 404). Returns the stub a message
         event carries in ``files``."""
         key = f"{file_id}/{name.replace('/', '_')}"
         if data is not None:
             self.add_file(key, data, content_type)
-        info = {"id": file_id, "name": name, "title": name, "mimetype": content_type,
-                "size": len(data or b"") if size is None else size, "url_private": self.file_url(key),
-                "url_private_download": self.file_url(key), "mode": "hosted", "is_external": False, **fields}
+        info = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": content_type,
+            "size": len(data or b"") if size is None else size,
+            "url_private": self.file_url(key),
+            "url_private_download": self.file_url(key),
+            "mode": "hosted",
+            "is_external": False,
+            **fields,
+        }
         self.file_infos[file_id] = info
         self._file_keys[file_id] = key
         return {"id": file_id, "name": name, "mimetype": content_type}
@@ -175,31 +210,42 @@ class MockSlack:
 
     # --- inspection ----------------------------------------------------------------------------
 
-    def calls_of(self, method: str, where: Callable[[Call], bool] | None = None, *,
-                 failed: bool = False) -> list[Call]:
+    def calls_of(self, method: str, where: Callable[[Call], bool] | None = None, *, failed: bool = False) -> list[Call]:
         with self._cond:
-            return [c for c in self.calls if c.method == method and (failed or c.status == 200)
-                    and (where is None or where(c))]
+            return [
+                c
+                for c in self.calls
+                if c.method == method and (failed or c.status == 200) and (where is None or where(c))
+            ]
 
-    def wait_for(self, method: str, count: int = 1, *, where: Callable[[Call], bool] | None = None,
-                 timeout: float = 15.0) -> list[Call]:
+    def wait_for(
+        self, method: str, count: int = 1, *, where: Callable[[Call], bool] | None = None, timeout: float = 15.0
+    ) -> list[Call]:
         """The successful calls of ``method`` (matching ``where``) once there are ``count``."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = [c for c in self.calls if c.method == method and c.status == 200
-                         and (where is None or where(c))]
+                found = [
+                    c for c in self.calls if c.method == method and c.status == 200 and (where is None or where(c))
+                ]
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
                     seen = [c.method for c in self.calls]
-                    raise AssertionError(f"expected {count} {method} call(s) within {timeout}s, got "
-                                         f"{len(found)}; calls so far: {seen}")
+                    raise AssertionError(
+                        f"expected {count} {method} call(s) within {timeout}s, got {len(found)}; calls so far: {seen}"
+                    )
                 self._cond.wait(left)
 
-    def wait_for_response(self, name: str = "default", count: int = 1, *,
-                          where: Callable[[Response], bool] | None = None, timeout: float = 15.0) -> list[Response]:
+    def wait_for_response(
+        self,
+        name: str = "default",
+        count: int = 1,
+        *,
+        where: Callable[[Response], bool] | None = None,
+        timeout: float = 15.0,
+    ) -> list[Response]:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -208,8 +254,9 @@ class MockSlack:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"expected {count} response(s) on {name} within {timeout}s, got "
-                                         f"{[r.payload for r in found]}")
+                    raise AssertionError(
+                        f"expected {count} response(s) on {name} within {timeout}s, got {[r.payload for r in found]}"
+                    )
                 self._cond.wait(left)
 
     def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
@@ -237,12 +284,24 @@ class MockSlack:
                 continue
             if call.method == "chat.postMessage":
                 ts = call.response["ts"]
-                out[ts] = {"ts": ts, "thread_ts": p.get("thread_ts"), "text": p.get("text", ""),
-                           "blocks": p.get("blocks") or [], "streamed": False, "state": "posted"}
+                out[ts] = {
+                    "ts": ts,
+                    "thread_ts": p.get("thread_ts"),
+                    "text": p.get("text", ""),
+                    "blocks": p.get("blocks") or [],
+                    "streamed": False,
+                    "state": "posted",
+                }
             elif call.method == "chat.startStream":
                 ts = call.response["ts"]
-                out[ts] = {"ts": ts, "thread_ts": p.get("thread_ts"), "text": _stream_text(p),
-                           "blocks": [], "streamed": True, "state": "in_progress"}
+                out[ts] = {
+                    "ts": ts,
+                    "thread_ts": p.get("thread_ts"),
+                    "text": _stream_text(p),
+                    "blocks": [],
+                    "streamed": True,
+                    "state": "in_progress",
+                }
             elif call.method in ("chat.appendStream", "chat.stopStream") and p.get("ts") in out:
                 message = out[p["ts"]]
                 message["text"] += _stream_text(p)
@@ -254,8 +313,9 @@ class MockSlack:
         found = [m for m in out.values() if thread_ts is None or m["thread_ts"] == thread_ts]
         return sorted(found, key=lambda m: m["ts"])
 
-    def wait_for_message(self, channel: str, where: Callable[[dict], bool] | None = None, *,
-                         timeout: float = 20.0) -> dict:
+    def wait_for_message(
+        self, channel: str, where: Callable[[dict], bool] | None = None, *, timeout: float = 20.0
+    ) -> dict:
         """The first bot message in ``channel`` that is finished (posted, updated or a completed
         stream) and matches ``where``."""
         deadline = time.monotonic() + timeout
@@ -264,8 +324,7 @@ class MockSlack:
                 if message["state"] != "in_progress" and (where is None or where(message)):
                     return message
             if time.monotonic() > deadline:
-                raise AssertionError(f"no finished message in {channel} within {timeout}s: "
-                                     f"{self.messages(channel)}")
+                raise AssertionError(f"no finished message in {channel} within {timeout}s: {self.messages(channel)}")
             with self._cond:
                 self._cond.wait(0.1)
 
@@ -292,13 +351,25 @@ class MockSlack:
         if override is not None:
             return override(params) if callable(override) else override
         if method == "auth.test":
-            return {"ok": True, "url": "https://mock.slack.test/", "team": "Mock Team", "user": "advisor",
-                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
-                    "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "url": "https://mock.slack.test/",
+                "team": "Mock Team",
+                "user": "advisor",
+                "team_id": self.team_id,
+                "user_id": self.bot_user_id,
+                "bot_id": self.bot_id,
+                "is_enterprise_install": False,
+            }
         if method == "chat.postMessage":
             ts = self._next_ts()
-            message = {"type": "message", "text": params.get("text", ""), "ts": ts, "user": self.bot_user_id,
-                       "bot_id": self.bot_id}
+            message = {
+                "type": "message",
+                "text": params.get("text", ""),
+                "ts": ts,
+                "user": self.bot_user_id,
+                "bot_id": self.bot_id,
+            }
             if params.get("thread_ts"):
                 message["thread_ts"] = params["thread_ts"]
             if params.get("blocks") is not None:
@@ -312,13 +383,21 @@ class MockSlack:
             return {"ok": True}
         if method == "assistant.threads.setSuggestedPrompts":
             prompts = params.get("prompts")
-            if not params.get("channel_id") or not isinstance(prompts, list) or not 1 <= len(prompts) <= 4 \
-                    or not all(p.get("title") and p.get("message") for p in prompts):
+            if (
+                not params.get("channel_id")
+                or not isinstance(prompts, list)
+                or not 1 <= len(prompts) <= 4
+                or not all(p.get("title") and p.get("message") for p in prompts)
+            ):
                 return {"ok": False, "error": "invalid_arguments"}
             return {"ok": True}
         if method == "chat.update":
-            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"),
-                    "text": params.get("text", "")}
+            return {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": params.get("ts"),
+                "text": params.get("text", ""),
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "views.publish":
@@ -338,14 +417,23 @@ class MockSlack:
             channel = params.get("channel", "")
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}
-            info = {"id": channel, "is_im": channel.startswith("D"), "is_ext_shared": False, "is_shared": False,
-                    "is_org_shared": False, **self.channels.get(channel, {})}
+            info = {
+                "id": channel,
+                "is_im": channel.startswith("D"),
+                "is_ext_shared": False,
+                "is_shared": False,
+                "is_org_shared": False,
+                **self.channels.get(channel, {}),
+            }
             return {"ok": True, "channel": info}
         if method == "conversations.members":
             if not params.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
-            return {"ok": True, "members": self.channel_members.get(params["channel"], []),
-                    "response_metadata": {"next_cursor": ""}}
+            return {
+                "ok": True,
+                "members": self.channel_members.get(params["channel"], []),
+                "response_metadata": {"next_cursor": ""},
+            }
         if method == "usergroups.users.list":
             group = params.get("usergroup", "")
             if group not in self.usergroups:
@@ -365,16 +453,25 @@ class MockSlack:
             channel = params.get("channel", "")
             if not channel or not params.get("thread_ts"):
                 return {"ok": False, "error": "invalid_arguments"}
-            if not channel.startswith("D") and not (params.get("recipient_user_id")
-                                                    and params.get("recipient_team_id")):
-                return {"ok": False, "error": "invalid_arguments",
-                        "detail": "recipient_user_id and recipient_team_id are required in channels"}
+            if not channel.startswith("D") and not (
+                params.get("recipient_user_id") and params.get("recipient_team_id")
+            ):
+                return {
+                    "ok": False,
+                    "error": "invalid_arguments",
+                    "detail": "recipient_user_id and recipient_team_id are required in channels",
+                }
             if len(text) > MARKDOWN_LIMIT:
                 return {"ok": False, "error": "msg_too_long"}
             ts = self._next_ts()
             with self._cond:
-                self.streams[ts] = {"channel": channel, "thread_ts": params["thread_ts"], "text": text,
-                                    "state": "in_progress", "blocks": None}
+                self.streams[ts] = {
+                    "channel": channel,
+                    "thread_ts": params["thread_ts"],
+                    "text": text,
+                    "state": "in_progress",
+                    "blocks": None,
+                }
             return {"ok": True, "channel": channel, "ts": ts}
         if not params.get("channel") or not params.get("ts"):
             return {"ok": False, "error": "invalid_arguments"}
@@ -413,8 +510,13 @@ class MockSlack:
             def log_message(self, *args):
                 pass
 
-            def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8",
-                      headers: dict | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str = "application/json; charset=utf-8",
+                headers: dict | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -451,11 +553,11 @@ class MockSlack:
             def do_POST(self):
                 path = urlsplit(self.path).path
                 if path.startswith("/api/"):
-                    self._api(path[len("/api/"):])
+                    self._api(path[len("/api/") :])
                 elif path.startswith("/response/"):
                     params = self._params()
                     with mock._cond:
-                        mock.responses.append(Response(path[len("/response/"):], params, self._headers()))
+                        mock.responses.append(Response(path[len("/response/") :], params, self._headers()))
                         mock._cond.notify_all()
                     self._send(200, b"ok", "text/plain")
                 else:
@@ -464,9 +566,9 @@ class MockSlack:
             def do_GET(self):
                 path = urlsplit(self.path).path
                 if path.startswith("/api/"):
-                    self._api(path[len("/api/"):])
+                    self._api(path[len("/api/") :])
                 elif path.startswith("/files/"):
-                    self._file(unquote(path[len("/files/"):]))
+                    self._file(unquote(path[len("/files/") :]))
                 else:
                     self._send(404, b"not found", "text/plain")
 
@@ -569,8 +671,16 @@ class MockSocketMode:
         self.stop()
 
     def _handle(self, connection) -> None:
-        connection.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0TEST"},
-                                    "debug_info": {"host": "mock", "approximate_connection_time": 3600}}))
+        connection.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "connection_info": {"app_id": "A0TEST"},
+                    "debug_info": {"host": "mock", "approximate_connection_time": 3600},
+                }
+            )
+        )
         with self._cond:
             self.connections.append(connection)
             self._cond.notify_all()
@@ -601,7 +711,8 @@ class MockSocketMode:
     def wait_for_ack(self, envelope_id: str, timeout: float = 15.0) -> dict:
         with self._cond:
             found = self._cond.wait_for(
-                lambda: next((m for m in self.received if m.get("envelope_id") == envelope_id), None), timeout)
+                lambda: next((m for m in self.received if m.get("envelope_id") == envelope_id), None), timeout
+            )
         if not found:
             raise AssertionError(f"no ack for envelope {envelope_id}; received {self.received}")
         return found

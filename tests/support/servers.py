@@ -1,4 +1,5 @@
 """Starting real server processes (llama.cpp, Chroma) for tests."""
+
 from __future__ import annotations
 
 import socket
@@ -34,8 +35,9 @@ def server_process(command: list[str], ready_url: str, log_path: Path, timeout: 
                     break
                 except OSError:
                     if time.time() > deadline:
-                        pytest.fail(f"{command[0]} did not start within {timeout:.0f} s: "
-                                    f"{log_path.read_text()[-1000:]}")
+                        pytest.fail(
+                            f"{command[0]} did not start within {timeout:.0f} s: {log_path.read_text()[-1000:]}"
+                        )
                     time.sleep(0.3)
             yield
         finally:

@@ -1,4 +1,5 @@
 """Reading the bot's answers back from what the mock Slack received."""
+
 from __future__ import annotations
 
 from bot.slack import blocks as rendering

@@ -5,6 +5,7 @@ One copy of the session's built index per module (the bot writes its SQLite stor
 AdvisorService per module sharing the session's embedder, and per test: a fresh mock Slack, a
 fresh Bolt app and the bot's real HTTP server (waitress) on an ephemeral port.
 """
+
 from __future__ import annotations
 
 from pydantic import SecretStr
@@ -19,8 +20,7 @@ from .slack_requests import SlackSender
 
 SIGNING_SECRET = "test-signing-secret"
 
-__all__ = ["slack_home", "advisor_service", "mock_slack", "bot_settings", "make_bot", "bot", "Bot",
-           "SIGNING_SECRET"]
+__all__ = ["slack_home", "advisor_service", "mock_slack", "bot_settings", "make_bot", "bot", "Bot", "SIGNING_SECRET"]
 
 
 @dataclass
@@ -62,13 +62,15 @@ def mock_slack():
 
 @pytest.fixture()
 def bot_settings(slack_home, mock_slack):
-    return slack_home.model_copy(update={
-        "slack_bot_token": SecretStr(mock_slack.bot_token),
-        "slack_signing_secret": SecretStr(SIGNING_SECRET),
-        "slack_app_token": SecretStr(""),
-        "slack_api_url": mock_slack.api_url,
-        "http_threads": 4,
-    })
+    return slack_home.model_copy(
+        update={
+            "slack_bot_token": SecretStr(mock_slack.bot_token),
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_app_token": SecretStr(""),
+            "slack_api_url": mock_slack.api_url,
+            "http_threads": 4,
+        }
+    )
 
 
 @pytest.fixture()
@@ -90,8 +92,14 @@ def make_bot(bot_settings, advisor_service, mock_slack):
         service = service or advisor_service
         app = build_app(settings, service, progress_interval=progress_interval)
         server = http_server(settings, app, service, host="127.0.0.1", port=0).start()
-        made = Bot(app, server, SlackSender(server.url, SIGNING_SECRET, team_id=mock_slack.team_id),
-                   service, settings, mock_slack)
+        made = Bot(
+            app,
+            server,
+            SlackSender(server.url, SIGNING_SECRET, team_id=mock_slack.team_id),
+            service,
+            settings,
+            mock_slack,
+        )
         started.append(made)
         return made
 

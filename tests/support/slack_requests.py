@@ -4,6 +4,7 @@ The signature is Slack's v0 scheme (what slack_sdk.signature.SignatureVerifier c
 ``X-Slack-Signature: v0=HMAC-SHA256(secret, "v0:{timestamp}:{body}")`` and
 ``X-Slack-Request-Timestamp: {timestamp}``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,15 @@ class Reply:
 class SlackSender:
     """Posts to the bot's /slack/events like Slack does."""
 
-    def __init__(self, base_url: str, signing_secret: str, *, team_id: str = "T0TEST",
-                 api_app_id: str = "A0TEST", path: str = "/slack/events"):
+    def __init__(
+        self,
+        base_url: str,
+        signing_secret: str,
+        *,
+        team_id: str = "T0TEST",
+        api_app_id: str = "A0TEST",
+        path: str = "/slack/events",
+    ):
         self.url = base_url.rstrip("/") + path
         self.base_url = base_url.rstrip("/")
         self.signing_secret = signing_secret
@@ -57,8 +65,16 @@ class SlackSender:
 
     # --- raw -----------------------------------------------------------------------------------
 
-    def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str | None = None,
-             signature: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         all_headers = {
             "Content-Type": content_type,
@@ -83,13 +99,21 @@ class SlackSender:
             "type": "event_callback",
             "event_id": event_id or unique_id("Ev"),
             "event_time": int(time.time()),
-            "authorizations": [{"enterprise_id": None, "team_id": self.team_id, "user_id": "UBOT0001",
-                                "is_bot": True, "is_enterprise_install": False}],
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": "UBOT0001",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
             "is_ext_shared_channel": False,
         }
 
-    def event(self, event: dict, *, event_id: str | None = None, retry_num: int | None = None,
-              **kwargs: Any) -> tuple[Reply, str]:
+    def event(
+        self, event: dict, *, event_id: str | None = None, retry_num: int | None = None, **kwargs: Any
+    ) -> tuple[Reply, str]:
         envelope = self.envelope(event, event_id)
         headers = dict(kwargs.pop("headers", {}) or {})
         if retry_num is not None:
@@ -100,23 +124,50 @@ class SlackSender:
 
     # --- slash commands and interactivity ------------------------------------------------------
 
-    def command(self, text: str, *, user_id: str = "UALICE", channel_id: str = "CGENERAL",
-                response_url: str, command: str = "/advisor", **kwargs: Any) -> Reply:
+    def command(
+        self,
+        text: str,
+        *,
+        user_id: str = "UALICE",
+        channel_id: str = "CGENERAL",
+        response_url: str,
+        command: str = "/advisor",
+        **kwargs: Any,
+    ) -> Reply:
         form = {
-            "token": "legacy-verification-token", "team_id": self.team_id, "team_domain": "mock",
-            "channel_id": channel_id, "channel_name": "general", "user_id": user_id, "user_name": "alice",
-            "command": command, "text": text, "api_app_id": self.api_app_id,
-            "response_url": response_url, "trigger_id": unique_id("trig."),
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "team_domain": "mock",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": "alice",
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "response_url": response_url,
+            "trigger_id": unique_id("trig."),
         }
         return self.post(urlencode(form), "application/x-www-form-urlencoded", **kwargs)
 
     def interaction(self, payload: dict, **kwargs: Any) -> Reply:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kwargs)
 
-    def block_action(self, action_id: str, value: str | None, *, user_id: str = "UALICE",
-                     channel_id: str | None = "CGENERAL", message: dict | None = None, response_url: str | None = None,
-                     view: dict | None = None, ephemeral: bool = False, block_id: str = "b",
-                     action: dict | None = None, **kwargs: Any) -> Reply:
+    def block_action(
+        self,
+        action_id: str,
+        value: str | None,
+        *,
+        user_id: str = "UALICE",
+        channel_id: str | None = "CGENERAL",
+        message: dict | None = None,
+        response_url: str | None = None,
+        view: dict | None = None,
+        ephemeral: bool = False,
+        block_id: str = "b",
+        action: dict | None = None,
+        **kwargs: Any,
+    ) -> Reply:
         """A click. ``ephemeral``: the button was in an ephemeral message (Slack then sends no
         ``message``, only the container and a response_url); ``action`` adds fields to the action
         (e.g. ``selected_conversation`` of a conversations_select)."""
@@ -127,15 +178,27 @@ class SlackSender:
             "token": "legacy-verification-token",
             "team": {"id": self.team_id, "domain": "mock"},
             "trigger_id": unique_id("trig."),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
-                         "action_ts": unique_ts(), **(action or {})}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "action_ts": unique_ts(),
+                    **(action or {}),
+                }
+            ],
         }
         if value is None:
             del payload["actions"][0]["value"]
         if channel_id:
             payload["channel"] = {"id": channel_id, "name": "general"}
-            payload["container"] = {"type": "message", "channel_id": channel_id,
-                                    "message_ts": (message or {}).get("ts", unique_ts()), "is_ephemeral": ephemeral}
+            payload["container"] = {
+                "type": "message",
+                "channel_id": channel_id,
+                "message_ts": (message or {}).get("ts", unique_ts()),
+                "is_ephemeral": ephemeral,
+            }
         if message is not None and not ephemeral:
             payload["message"] = message
         if response_url:
@@ -145,15 +208,29 @@ class SlackSender:
             payload["container"] = {"type": "view", "view_id": view.get("id", "V1")}
         return self.interaction(payload, **kwargs)
 
-    def message_shortcut(self, callback_id: str, message: dict, *, user_id: str = "UALICE",
-                         channel_id: str = "CGENERAL", response_url: str | None = None, **kwargs: Any) -> Reply:
+    def message_shortcut(
+        self,
+        callback_id: str,
+        message: dict,
+        *,
+        user_id: str = "UALICE",
+        channel_id: str = "CGENERAL",
+        response_url: str | None = None,
+        **kwargs: Any,
+    ) -> Reply:
         """A message shortcut ("…" menu on ``message``), as Slack sends it."""
         payload = {
-            "type": "message_action", "callback_id": callback_id, "trigger_id": unique_id("trig."),
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": unique_id("trig."),
             "user": {"id": user_id, "name": "alice", "team_id": self.team_id},
-            "team": {"id": self.team_id, "domain": "mock"}, "api_app_id": self.api_app_id,
-            "token": "legacy-verification-token", "channel": {"id": channel_id, "name": "general"},
-            "message_ts": message.get("ts"), "message": message, "action_ts": unique_ts(),
+            "team": {"id": self.team_id, "domain": "mock"},
+            "api_app_id": self.api_app_id,
+            "token": "legacy-verification-token",
+            "channel": {"id": channel_id, "name": "general"},
+            "message_ts": message.get("ts"),
+            "message": message,
+            "action_ts": unique_ts(),
         }
         if response_url:
             payload["response_url"] = response_url
@@ -162,19 +239,50 @@ class SlackSender:
 
 # --- event builders -------------------------------------------------------------------------------
 
-def mention(text: str, *, channel: str = "CGENERAL", user: str = "UALICE", ts: str | None = None,
-            thread_ts: str | None = None, bot_user_id: str = "UBOT0001", **extra: Any) -> dict:
-    event = {"type": "app_mention", "user": user, "text": f"<@{bot_user_id}> {text}", "ts": ts or unique_ts(),
-             "channel": channel, "event_ts": unique_ts(), **extra}
+
+def mention(
+    text: str,
+    *,
+    channel: str = "CGENERAL",
+    user: str = "UALICE",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    bot_user_id: str = "UBOT0001",
+    **extra: Any,
+) -> dict:
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{bot_user_id}> {text}",
+        "ts": ts or unique_ts(),
+        "channel": channel,
+        "event_ts": unique_ts(),
+        **extra,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
 
 
-def dm(text: str, *, channel: str = "DALICE", user: str = "UALICE", ts: str | None = None,
-       thread_ts: str | None = None, **extra: Any) -> dict:
-    event = {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts or unique_ts(),
-             "channel": channel, "event_ts": unique_ts(), **extra}
+def dm(
+    text: str,
+    *,
+    channel: str = "DALICE",
+    user: str = "UALICE",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    **extra: Any,
+) -> dict:
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": user,
+        "text": text,
+        "ts": ts or unique_ts(),
+        "channel": channel,
+        "event_ts": unique_ts(),
+        **extra,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
