@@ -183,7 +183,10 @@ def test_sigterm_waits_no_longer_than_the_shutdown_timeout(home, tmp_path):
             model.wait_for_requests(1)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(30) == 0
-            assert "1 Slack requests unfinished" in log.read_text()
+            assert "1 Slack requests unfinished; 1 askers were told to ask again" in log.read_text()
+            # the asker is told, in the thread, instead of being left with a status and no answer
+            told = mock.wait_for_message("CSTUCK", lambda m: "restarted before I could finish" in m["text"])
+            assert told["thread_ts"]
         model.release()
 
 

@@ -253,11 +253,12 @@ class Lifecycle:
         if isinstance(executor, DrainingExecutor):
             finished = executor.drain(self.shutdown_timeout)
             if not finished:
+                told = listeners.abandon_answers() if hasattr(listeners, "abandon_answers") else 0
                 log.warning(
-                    "shutdown timeout (%gs): %d Slack requests unfinished; Slack's retries of "
-                    "their events will be answered by the next process",
+                    "shutdown timeout (%gs): %d Slack requests unfinished; %d askers were told to ask again",
                     self.shutdown_timeout,
                     executor.pending,
+                    told,
                 )
         elif executor is not None:
             executor.shutdown(wait=False)

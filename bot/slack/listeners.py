@@ -47,6 +47,10 @@ MESSAGE_SUBSCRIPTIONS = ("message.im", "message.channels", "message.groups")
 ASK_ABOUT_MESSAGE = "ask_about_message"  # the message shortcut's callback id
 # Errors that mean the bot may not post in the channel (it is not a member, or cannot see it).
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+RESTARTED = (
+    ":warning: I was restarted before I could finish this answer. Please ask again in a minute; "
+    "nothing you asked was lost on your side."
+)
 EMPTY_QUESTION = (
     "Ask me about adopting generative AI or about your AI policies, e.g. _Can I send customer data to Azure OpenAI?_"
 )
@@ -170,6 +174,8 @@ class Listeners:
         self.service = service
         self.progress_interval = progress_interval
         self.background: list[threading.Thread] = []  # re-ingest threads (tests join them)
+        self._answering: set[ThreadReply] = set()  # replies in progress, told if the process must stop
+        self._answering_lock = threading.Lock()
         self.executor = None  # Bolt's listener executor, set by build_app
         self.audience = AudienceResolver(lambda: service.audience_groups())
 
@@ -388,15 +394,32 @@ class Listeners:
                 handled = False
             if handled:
                 return
+            with self._answering_lock:
+                self._answering.add(reply)
             reply.start()
             # A DM (and the Messages tab) is read by the asker alone; a channel thread by everyone in it.
             viewer = self.audience.viewer(client, user or "", channel, private=channel.startswith("D"))
             answer = self.service.ask(
                 question, conversation=conversation, user=user, channel=channel, on_text=reply.partial, viewer=viewer
             )
+            if reply.abandoned:
+                return  # the process stopped waiting and already told the user
             reply.finish_answer(answer)
         except Exception:  # noqa: BLE001 — the user sees an id, the log has the details
             report_failure(f"answering in {channel} (thread {root})", reply.fail)
+        finally:
+            with self._answering_lock:
+                self._answering.discard(reply)
+
+    def abandon_answers(self) -> int:
+        """The process is stopping before these answers finished: tell each asker, in place, to
+        ask again (Slack will not redeliver an event it saw acknowledged). Returns how many."""
+        with self._answering_lock:
+            replies = list(self._answering)
+        for reply in replies:
+            reply.abandoned = True
+            reply.fail(RESTARTED)
+        return len(replies)
 
     def _thread_context(
         self,

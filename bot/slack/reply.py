@@ -112,6 +112,7 @@ class ThreadReply:
         self.streaming = False  # the message is an open stream
         self.streamed = ""  # the safe Markdown sent into the stream so far
         self.status_shown = False
+        self.abandoned = False  # the process stopped before the answer; the user was told
         self.updates = 0
 
     # --- progress -------------------------------------------------------------------------------
