@@ -1,6 +1,7 @@
-"""The interpreter against people's own words: tests/assessment/replies.yaml,
-tests/assessment/replies-dev2.yaml and replies-dev3.yaml (two more independent dev sets; dev3 has
-terse, sarcastic and rejected-alternative replies and odd quantities), offline.
+"""The interpreter against people's own words: tests/assessment/replies.yaml and three more
+independent dev sets (replies-dev2.yaml; replies-dev3.yaml: terse, sarcastic, rejected
+alternatives, odd quantities; replies-dev4.yaml: situations instead of names, irony, seasons,
+double negatives), offline.
 
 Thresholds, examples and cues were tuned on the dev replies only; the test split of replies.yaml is
 held out. The floors below are what each split measured when this was written; the test floors
@@ -22,8 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 REPLIES = ROOT / "tests" / "assessment" / "replies.yaml"
 DEV2 = ROOT / "tests" / "assessment" / "replies-dev2.yaml"
 DEV3 = ROOT / "tests" / "assessment" / "replies-dev3.yaml"
+DEV4 = ROOT / "tests" / "assessment" / "replies-dev4.yaml"
 # (file, split) by the name the tests use.
-SETS = {"dev": (REPLIES, "dev"), "dev2": (DEV2, "dev"), "dev3": (DEV3, "dev"), "test": (REPLIES, "test")}
+SETS = {
+    "dev": (REPLIES, "dev"),
+    "dev2": (DEV2, "dev"),
+    "dev3": (DEV3, "dev"),
+    "dev4": (DEV4, "dev"),
+    "test": (REPLIES, "test"),
+}
 # The set's durations ("by Q3", "next year") were written in late 2026.
 TODAY = date(2026, 11, 29)
 # The issue asks for 0.90 and no wrong confident mapping. Measured when this was written: dev 1.00
@@ -33,8 +41,17 @@ TODAY = date(2026, 11, 29)
 # work (the same as before it; 0.849 with 3 before the cues, polarity and unsure rules). Rather
 # than tune on it, the test floors are what it measured, so a regression shows and an improvement
 # can raise them.
-FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "test": 0.92}
-WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "test": 2}
+#
+# dev4 (268 replies, written blind by a fourth writer: two options with one picked, situations
+# instead of option names, odd numbers, seasons, irony, double negatives) measured 0.903 with 7
+# wrong confident mappings before any work on it. Work on its even replies took them from 0.926
+# (3 wrong) to 0.978 (0); its odd replies, scored once after that, had not moved (0.880, 4
+# wrong), so those fixes were specific, not general. Work on all of dev4 then took it to 0.955
+# with none wrong; the held-out test split, measured once after it: 0.935 with 1 wrong confident
+# mapping ("no third-party llm providers allowed" read as a denial; left unfixed so the split
+# stays held out).
+FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "dev4": 0.95, "test": 0.93}
+WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 1}
 
 
 def score(interpreter: Interpreter, name: str) -> dict:
@@ -60,20 +77,20 @@ def interpreter(embedder):
     return Interpreter(embedder.embed, today=lambda: TODAY)
 
 
-@pytest.mark.parametrize("path", [REPLIES, DEV2, DEV3], ids=["replies", "dev2", "dev3"])
+@pytest.mark.parametrize("path", [REPLIES, DEV2, DEV3, DEV4], ids=["replies", "dev2", "dev3", "dev4"])
 def test_the_set_has_enough_replies_per_question(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     assert sum(len(r) for r in data.values()) >= 150
     assert all(len(r) >= 25 for r in data.values())
 
 
-@pytest.mark.parametrize("path", [DEV2, DEV3], ids=["dev2", "dev3"])
+@pytest.mark.parametrize("path", [DEV2, DEV3, DEV4], ids=["dev2", "dev3", "dev4"])
 def test_the_extra_dev_sets_are_dev_only(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     assert {r["split"] for rs in data.values() for r in rs} == {"dev"}
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "test"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test"])
 def test_accuracy_per_split(interpreter, split):
     result = score(interpreter, split)
     accuracy = sum(result["right"].values()) / sum(result["total"].values())
@@ -81,7 +98,7 @@ def test_accuracy_per_split(interpreter, split):
     assert accuracy >= FLOORS[split], (accuracy, table)
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "test"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test"])
 def test_wrong_options_without_a_confirmation(interpreter, split):
     wrong_sure = score(interpreter, split)["wrong_sure"]
     assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split != "test" else len(wrong_sure)

@@ -195,10 +195,15 @@ _MONTHS = (
     "december",
 )
 
+# "six figures a month": a sum with that many digits, read as its typical value (300,000).
+_DIGITS = {"four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "4": 4, "5": 5, "6": 6, "7": 7, "8": 8}
+_FIGURES = re.compile(r"\b(four|five|six|seven|eight|[4-8])[- ]figures?\b", re.I)
+
 _NUMBER = r"(\d+(?:[.,]\d+)*)\s*(k|mm|m|mil|bn|b|thousand|million|billion|hundred)?\b"
 _VAGUE_RE = "|".join(sorted((re.escape(k) for k in _VAGUE), key=len, reverse=True))
 _AMOUNT = re.compile(
-    rf"(?:(?P<vague>\b(?:{_VAGUE_RE}))\s+(?:(?P<vscale>thousand|million|billion|hundred)s?\b)?|"
+    rf"(?:(?P<vague>\b(?:{_VAGUE_RE}))\s+(?:(?P<vscale>thousand|million|billion|hundred)s?\b)?"
+    rf"(?:\s*(?P<vscale2>k|thousand)\b)?|"
     rf"{_NUMBER})",
     re.I,
 )
@@ -217,8 +222,9 @@ def _number(match: re.Match) -> float | None:
     if match.group("vague"):
         base = _VAGUE[match.group("vague").lower()]
         scale = match.group("vscale")
-        return base * _SCALE[scale.lower()] if scale else base
-    return _number_parts(match.group(3), match.group(4))
+        value = base * _SCALE[scale.lower()] if scale else base
+        return value * 1e3 if match.group("vscale2") else value  # "a few hundred k"
+    return _number_parts(match.group(4), match.group(5))
 
 
 def _unit_after(rest: str) -> str | None:
@@ -251,7 +257,9 @@ def volumes(text: str) -> list[Quantity]:
     ("10 users, could be 10k"). A range ("5-10k") is one amount, its geometric middle; money
     ("a bill of 80k/month", "$2,000 a month") is spend per day."""
     text = re.sub(r"(?<=\w)-?ish\b", "", text)  # "twenty-ish", "50ish"
+    text = _FIGURES.sub(lambda m: f"${3 * 10 ** (_DIGITS[m.group(1).lower()] - 1):d}", text)  # figures are money
     found: list[Quantity] = []
+    periodic: list[bool] = []
     last_unit = None
     skip_to = -1
     for match in _AMOUNT.finditer(text):
@@ -267,7 +275,7 @@ def volumes(text: str) -> list[Quantity]:
         if upper is not None:
             top = _number_parts(upper.group(1), upper.group(2))
             if top is not None:
-                if not match.group(4) and upper.group(2):
+                if not match.group(5) and upper.group(2):
                     amount *= _SCALE[upper.group(2).lower()]  # "5-10k": both thousands
                 amount = (max(amount, 0.0) * top) ** 0.5
                 end += upper.end()
@@ -293,6 +301,11 @@ def volumes(text: str) -> list[Quantity]:
         last_unit = unit
         per_day = amount * per if per is not None and unit != "users" else amount
         found.append(Quantity(unit, per_day, text[match.start() : end + 30].strip(), estimated))
+        periodic.append(per is not None or unit == "users")
+    if any(periodic):
+        # "80k tickets a day, each needs several calls": a count without a period beside a
+        # rate is a per-item detail, not a second volume.
+        found = [q for q, has_period in zip(found, periodic) if has_period]
     return found
 
 
@@ -319,6 +332,10 @@ def _money(text: str, start: int, rest: str) -> bool:
     )
 
 
+# The month a season ends in (northern hemisphere, as most deadlines are written).
+_SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "fall": 11, "winter": 2}
+
+
 def _quarter_end(quarter: int, today: date) -> date:
     month = quarter * 3
     year = today.year
@@ -343,8 +360,19 @@ def durations(text: str, today: date) -> list[Quantity]:
     ):
         amount = float(match.group(1)) if match.group(1) else float(_VAGUE[match.group(2)])
         found.append(Quantity("days", amount * _DAYS[match.group(3)], match.group(0)))
-    for match in re.finditer(r"\b(?:by|before|in|until|for)?\s*(?:the\s+)?(?:end of\s+)?q([1-4])\b", lowered):
-        end = _quarter_end(int(match.group(1)), today)
+    for match in re.finditer(r"\b(?:by|before|in|until|for)?\s*(?:the\s+)?(?:end of\s+)?(q[1-4]|h[12])\b", lowered):
+        part = match.group(1)
+        quarter = int(part[1]) if part[0] == "q" else 2 * int(part[1])
+        # A year just after ("q3/q4 2027", "h1 '27", "q2 next year") fixes which one is meant.
+        year = re.match(
+            r"[\s/,&-]*(?:(?:q[1-4]|h[12]|and|or|to)[\s/,&-]*)*(?:(20\d\d)|'(\d\d)|fy(\d\d)|(next year))",
+            lowered[match.end() :],
+        )
+        end = _quarter_end(quarter, today)
+        if year and year.group(4):
+            end = date(today.year + 1, end.month, end.day)
+        elif year:
+            end = date(int(year.group(1) or "20" + (year.group(2) or year.group(3))), end.month, end.day)
         found.append(Quantity("days", (end - today).days, match.group(0).strip()))
     for match in re.finditer(r"\b(next|this)\s+(week|month|quarter|year)\b", lowered):
         span = {"week": 7, "month": 30, "quarter": 91, "year": 365}[match.group(2)]
@@ -354,6 +382,25 @@ def durations(text: str, today: date) -> list[Quantity]:
     for match in re.finditer(r"\b(?:by|before|until|in)\s+(" + "|".join(_MONTHS) + r")\b", lowered):
         end = _month_end(_MONTHS.index(match.group(1)) + 1, today)
         found.append(Quantity("days", (end - today).days, match.group(0)))
+    seasons = r"(spring|summer|autumn|fall|winter)"
+    # A season is a guess at a date (hemisphere, which year); a stated span ("6 weeks") wins.
+    for match in (
+        []
+        if found
+        else re.finditer(
+            rf"\b(?:(by|before|in|until|over|next|this|end of)\s+(?:the\s+)?{seasons}\b\s*(20\d\d)?|{seasons}\s+(20\d\d))",
+            lowered,
+        )
+    ):
+        month = _SEASON_END[match.group(2) or match.group(4)]
+        year_text = match.group(3) or match.group(5)
+        end = _month_end(month, today)
+        if year_text:
+            year = int(year_text) + (month < 3)  # "winter 2027" ends in February 2028
+            end = date.fromordinal(date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
+        elif match.group(1) == "next" and (end - today).days < 92:
+            end = date(end.year + 1, end.month, 28 if end.month == 2 else end.day)  # not the one ending now
+        found.append(Quantity("days", (end - today).days, match.group(0).strip()))
     if re.search(r"\b(yesterday|today|tomorrow)\b", lowered):
         found.append(Quantity("days", 1, "yesterday/today"))
     return found
