@@ -451,17 +451,13 @@ class KnowledgeIndex:
             self.collection.delete(ids=batch)
             self.units.delete(where={"chunk": {"$in": batch}})
 
-    def nearest_units(self, embedding: list[float], k: int) -> list[tuple[str, float, str]]:
-        """Nearest sentence vectors as (chunk id, cosine similarity, sentence), best first;
-        may include superseded versions."""
-        got = self.units.query(
-            query_embeddings=[embedding], n_results=k, include=["distances", "metadatas", "documents"]
-        )
+    def nearest_units(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+        """Nearest sentence vectors as (chunk id, cosine similarity), best first; may include
+        superseded versions."""
+        got = self.units.query(query_embeddings=[embedding], n_results=k, include=["distances", "metadatas"])
         if not got["ids"] or not got["ids"][0]:
             return []
-        return [
-            (m["chunk"], 1.0 - d, t) for m, d, t in zip(got["metadatas"][0], got["distances"][0], got["documents"][0])
-        ]
+        return [(m["chunk"], 1.0 - d) for m, d in zip(got["metadatas"][0], got["distances"][0])]
 
     def units_of(self, chunk_ids: Sequence[str]) -> dict[str, list[tuple[str, list[float]]]]:
         """Each chunk's sentences with their vectors, in document order."""
@@ -481,10 +477,16 @@ class KnowledgeIndex:
         }
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        return {i: list(v) for i, v in zip(*self.vector_matrix(ids))}
+
+    def vector_matrix(self, ids: Sequence[str]):
+        """The stored vectors of ``ids`` as (the ids found, a numpy matrix with a row each)."""
+        import numpy as np
+
         if not ids:
-            return {}
+            return [], np.zeros((0, 0), dtype=np.float32)
         got = self._fetch(lambda: self.collection.get(ids=list(ids), include=["embeddings"]))
-        return {i: list(e) for i, e in zip(got["ids"], got["embeddings"])}
+        return list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
 
     def vector_ids(self) -> set[str]:
         ids: set[str] = set()
