@@ -26,6 +26,8 @@ from .sqlite import connect, write_transaction
 COLLECTION = "advisor_chunks"
 # One vector per sentence, bullet or table row of a chunk (metadata ``chunk`` names its chunk).
 UNITS = "advisor_units"
+# A chunk's sentence units are "<chunk id>:u0" … up to this many (the ingest keeps the first ones).
+MAX_UNITS_PER_CHUNK = 40
 _CHROMA_BATCH = 2000
 
 _STOPWORDS = frozenset(
@@ -449,7 +451,10 @@ class KnowledgeIndex:
         for start in range(0, len(ids), _CHROMA_BATCH):
             batch = ids[start : start + _CHROMA_BATCH]
             self.collection.delete(ids=batch)
-            self.units.delete(where={"chunk": {"$in": batch}})
+        # By id (a "chunk" filter scans every sentence of the index); absent ids are ignored.
+        units = [f"{c}:u{n}" for c in ids for n in range(MAX_UNITS_PER_CHUNK)]
+        for start in range(0, len(units), _CHROMA_BATCH):
+            self.units.delete(ids=units[start : start + _CHROMA_BATCH])
 
     def nearest_units(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
         """Nearest sentence vectors as (chunk id, cosine similarity), best first; may include
@@ -463,11 +468,9 @@ class KnowledgeIndex:
         """Each chunk's sentences with their vectors, in document order."""
         if not chunk_ids:
             return {}
-        got = self._fetch(
-            lambda: self.units.get(
-                where={"chunk": {"$in": list(chunk_ids)}}, include=["embeddings", "documents", "metadatas"]
-            )
-        )
+        # By id, not by a metadata filter: a filter scans every sentence of the index.
+        wanted = [f"{c}:u{n}" for c in chunk_ids for n in range(MAX_UNITS_PER_CHUNK)]
+        got = self._fetch(lambda: self.units.get(ids=wanted, include=["embeddings", "documents", "metadatas"]))
         out: dict[str, list[tuple[str, str, list[float]]]] = {}
         for uid, text, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
             out.setdefault(meta["chunk"], []).append((uid, text, list(vec)))
