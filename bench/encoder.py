@@ -1,9 +1,7 @@
 """The ingest's physical limit: the raw throughput of the embedding encoder alone on the very
 texts the ingest embedded (no loading, chunking, SQLite or Chroma), same model and backend,
-same process. Three figures: the chunk texts alone (what a chunk-only pipeline would embed, and
-the limit with sentence vectors pooled from the chunk pass, ``ADVISOR_UNIT_VECTORS=late``, apart
-from the few sentences not found verbatim in their chunk), and the chunk texts with their
-sentence units embedded on their own (the work of ``separate``)."""
+same process. Two figures: the chunk texts alone (what a chunk-only pipeline would embed), and
+the chunk texts with their sentence units (the work our ingest must do)."""
 
 from __future__ import annotations
 

@@ -34,13 +34,12 @@ def ingest(bundle: Bundle, home: Path) -> dict:
     # Instance attributes shadow the methods: the ingest calls embed(), which calls _load().
     embedder._load = clock.wrap("model_load_s", embedder._load)
     embedder.embed = clock.wrap("embed_s", embedder.embed)
-    embedder.embed_spans = clock.wrap("embed_s", embedder.embed_spans)
     started = time.perf_counter()
     report = sync(
         bundle.knowledge, home, SyncOptions(paths=bundle.ingest_roots, exclude=NON_DOCUMENTS), embedder=embedder
     )
     seconds = time.perf_counter() - started
-    del embedder._load, embedder.embed, embedder.embed_spans
+    del embedder._load, embedder.embed
     index = KnowledgeIndex(home)
     docs, chunks = index.counts()
     chars = index.db.execute("select coalesce(sum(length(text)), 0) from chunks").fetchone()[0]

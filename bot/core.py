@@ -568,13 +568,7 @@ class AdvisorService:
             report = sync(
                 s.knowledge_dir,
                 s.home,
-                SyncOptions(
-                    paths=paths,
-                    full=full,
-                    max_file_mb=s.max_file_mb,
-                    exclude=NON_DOCUMENTS,
-                    unit_vectors=s.unit_vectors,
-                ),
+                SyncOptions(paths=paths, full=full, max_file_mb=s.max_file_mb, exclude=NON_DOCUMENTS),
                 progress=progress,
                 index=self.index,
                 embedder=self.embedder,

@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(Path("knowledge"), validation_alias="ADVISOR_KNOWLEDGE_DIR")
     embedding_model: str = Field("", validation_alias="ADVISOR_EMBEDDING_MODEL")
     embedding_backend: Literal["onnx", "torch"] = Field("onnx", validation_alias="ADVISOR_EMBEDDING_BACKEND")
-    unit_vectors: Literal["separate", "late"] = Field("separate", validation_alias="ADVISOR_UNIT_VECTORS")
     chroma_url: str = Field("", validation_alias="ADVISOR_CHROMA_URL")
     max_file_mb: float = Field(20.0, gt=0, le=1024, validation_alias="ADVISOR_MAX_FILE_MB")
 

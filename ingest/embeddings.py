@@ -77,7 +77,6 @@ class Embedder:
         self.backend = backend
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self._model = None
-        self._encoder = None  # the ONNX encoder, when that backend runs: it also pools spans
         self._lock = threading.Lock()
 
     @property
@@ -101,7 +100,6 @@ class Embedder:
         except Exception as exc:  # noqa: BLE001 — export or runtime problem: the torch path still works
             log.warning("ONNX backend unavailable for %s (%s); using torch", self.name_or_path, exc)
             return self._load_torch()
-        self._encoder = encoder
         return lambda texts: encoder.encode(texts, batch_size=min(self.batch_size, 32))
 
     def _load_torch(self):
@@ -127,19 +125,6 @@ class Embedder:
         if not texts:
             return []
         return self._load()(list(texts))
-
-    def embed_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> tuple[list[list[float]], list[list[list[float] | None]]] | None:
-        """Each text's vector and a vector per character span pooled from the same pass (see
-        ``OnnxEncoder.encode_spans``); None where the backend cannot (torch): embed the spans'
-        texts on their own instead."""
-        self._load()
-        if self._encoder is None:
-            return None
-        if not texts:
-            return [], []
-        return self._encoder.encode_spans(list(texts), spans, batch_size=min(self.batch_size, 32))
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0]

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-EXPORT_VERSION = "2"  # 2: the token states are an output too (sentence vectors pooled from a chunk)
+EXPORT_VERSION = "1"
 
 
 class OnnxUnsupported(RuntimeError):
@@ -74,7 +74,7 @@ def export(model_dir: Path, dest: Path) -> None:
             else:
                 mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
                 vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return (torch.nn.functional.normalize(vec, p=2, dim=1) if normalize else vec), hidden
+            return torch.nn.functional.normalize(vec, p=2, dim=1) if normalize else vec
 
     dummy = torch.ones((1, 8), dtype=torch.long)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,6 @@ def export(model_dir: Path, dest: Path) -> None:
         "attention_mask": {0: "batch", 1: "seq"},
         "token_type_ids": {0: "batch", 1: "seq"},
         "embedding": {0: "batch"},
-        "token_states": {0: "batch", 1: "seq"},
     }
     import warnings
 
@@ -96,7 +95,7 @@ def export(model_dir: Path, dest: Path) -> None:
             (dummy, dummy, torch.zeros_like(dummy)),
             str(tmp),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["embedding", "token_states"],
+            output_names=["embedding"],
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
@@ -109,7 +108,7 @@ class OnnxEncoder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        _, self.normalize, max_len = _model_config(model_dir)
+        _, _, max_len = _model_config(model_dir)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_len)
         self.tokenizer.enable_padding()
@@ -122,49 +121,20 @@ class OnnxEncoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> list[list[float]]:
-        return self.encode_spans(texts, [[] for _ in texts], batch_size)[0]
-
-    def encode_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int = 32
-    ) -> tuple[list[list[float]], list[list[list[float] | None]]]:
-        """Each text's vector and, from the same pass, a vector for each character span of it:
-        the mean of the token states inside the span, in the context of the whole text. A span
-        with no token in the model's window gets None."""
         import numpy as np
 
         # Similar lengths per batch: padding is wasted work.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[list[float] | None] = [None] * len(texts)
-        pooled: list[list[list[float] | None]] = [[] for _ in texts]
-        outputs = ["embedding", "token_states"] if any(spans) else ["embedding"]
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             with self._lock:  # the tokenizer's padding state is shared
                 encoded = self.tokenizer.encode_batch([texts[i] for i in idx])
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            got = self.session.run(
-                outputs, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            )
+            vectors = self.session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
             for j, i in enumerate(idx):
-                out[i] = got[0][j].tolist()
-                if spans[i]:
-                    pooled[i] = self._pool(got[1][j], encoded[j], spans[i])
-        return out, pooled  # type: ignore[return-value]
-
-    def _pool(self, states, encoding, spans) -> list[list[float] | None]:
-        import numpy as np
-
-        offsets = np.array(encoding.offsets)
-        real = (np.array(encoding.attention_mask) == 1) & (offsets[:, 1] > offsets[:, 0])
-        vectors: list[list[float] | None] = []
-        for begin, end in spans:
-            inside = real & (offsets[:, 0] < end) & (offsets[:, 1] > begin)
-            if not inside.any():
-                vectors.append(None)
-                continue
-            vec = states[inside].mean(axis=0)
-            if self.normalize:
-                vec = vec / (np.linalg.norm(vec) or 1.0)
-            vectors.append(vec.tolist())
-        return vectors
+                out[i] = vectors[j].tolist()
+        return out  # type: ignore[return-value]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,10 +117,6 @@ class SyncOptions:
     overlap_tokens: int = 40
     embedding_model: str | None = None  # used only when no embedder is passed
     embedding_backend: str = "onnx"
-    # Sentence vectors: "separate" embeds each sentence with its headings on its own; "late"
-    # pools them from the chunk's own pass (the chunk gives the context), embedding each
-    # chunk's tokens once.
-    unit_vectors: str = "separate"
     chroma_url: str | None = None  # used only when no index is passed
 
 
@@ -160,9 +155,6 @@ class _Sync:
         self.progress = progress
         self.max_tokens = options.max_tokens
         self.overlap_tokens = options.overlap_tokens
-        if options.unit_vectors not in UNIT_VECTORS:
-            raise IngestRunError(f"unknown unit_vectors '{options.unit_vectors}' ({' | '.join(UNIT_VECTORS)})")
-        self.unit_vectors = options.unit_vectors
         self.report = IngestReport()
         self.pending: list[_Pending] = []
 
@@ -170,8 +162,6 @@ class _Sync:
         started = time.perf_counter()
         index = self.index
         fingerprint = f"{self.embedder.name_or_path}|chunker={CHUNKER_VERSION}|{self.max_tokens}/{self.overlap_tokens}"
-        if self.unit_vectors != "separate":
-            fingerprint += f"|units={self.unit_vectors}"
         if index.get_meta("fingerprint") not in (None, fingerprint):
             # Vectors from another model are not comparable: rebuild everything.
             self.full = True
@@ -299,32 +289,6 @@ class _Sync:
         ]
         self.pending.append(_Pending(source, path, content_hash, size, meta, chunks, row is None))
 
-    def _embed(self, chunks: list[dict]) -> tuple[list, list[dict], list]:
-        """The chunks' vectors, their sentence units and the units' vectors."""
-        per_chunk = [_units_of(c) for c in chunks]
-        units = [u for us in per_chunk for u in us]
-        texts = [c["text"] for c in chunks]
-        pooled = None
-        if self.unit_vectors == "late":
-            spans = [[_locate(c["text"], u["text"]) for u in us] for c, us in zip(chunks, per_chunk)]
-            pooled = self.embedder.embed_spans(texts, [[s for s in ss if s] for ss in spans])
-        if pooled is None:
-            vectors = self.embedder.embed(texts + [u["embed"] for u in units])
-            return vectors[: len(chunks)], units, vectors[len(chunks) :]
-        chunk_vectors, span_vectors = pooled
-        unit_vectors: list = []
-        alone: list[int] = []  # units not found in their chunk's text (table rows): embedded on their own
-        for ss, found in zip(spans, span_vectors):
-            pooled_in_order = iter(found)
-            for span in ss:
-                vec = next(pooled_in_order) if span else None
-                if vec is None:
-                    alone.append(len(unit_vectors))
-                unit_vectors.append(vec)
-        for position, vec in zip(alone, self.embedder.embed([units[i]["embed"] for i in alone])):
-            unit_vectors[position] = vec
-        return chunk_vectors, units, unit_vectors
-
     def _fail(self, source: str, error: str) -> None:
         self.report.failed.append({"path": source, "error": error})
 
@@ -333,9 +297,10 @@ class _Sync:
             return
         batch, self.pending = self.pending, []
         all_chunks = [c for p in batch for c in p.chunks]
-        chunk_vectors, units, unit_vectors = self._embed(all_chunks)
-        self.index.add_vectors(all_chunks, chunk_vectors)
-        self.index.add_unit_vectors(units, unit_vectors)
+        units = [unit for c in all_chunks for unit in _units_of(c)]
+        vectors = self.embedder.embed([c["text"] for c in all_chunks] + [u["embed"] for u in units])
+        self.index.add_vectors(all_chunks, vectors[: len(all_chunks)])
+        self.index.add_unit_vectors(units, vectors[len(all_chunks) :])
         for p in batch:
             meta = p.metadata
             superseded = self.index.commit_document(
@@ -368,18 +333,6 @@ class _Sync:
             if in_scope and not path.exists():
                 self.index.delete_vectors(self.index.remove_document(source))
                 self.report.removed.append(source)
-
-
-UNIT_VECTORS = ("separate", "late")
-
-
-def _locate(text: str, unit: str) -> tuple[int, int] | None:
-    """Where a unit's words stand in its chunk's text (the unit joins lines with single spaces)."""
-    words = unit.split()
-    if not words:
-        return None
-    match = re.search(r"\s+".join(map(re.escape, words)), text)
-    return (match.start(), match.end()) if match else None
 
 
 def _units_of(chunk: dict) -> list[dict]:
