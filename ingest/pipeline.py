@@ -298,7 +298,11 @@ class _Sync:
         batch, self.pending = self.pending, []
         all_chunks = [c for p in batch for c in p.chunks]
         units = [unit for c in all_chunks for unit in _units_of(c)]
-        vectors = self.embedder.embed([c["text"] for c in all_chunks] + [u["embed"] for u in units])
+        texts = [c["text"] for c in all_chunks] + [u["embed"] for u in units]
+        # Repeated sentences (boilerplate, a footer on every page) are embedded once.
+        distinct = list(dict.fromkeys(texts))
+        embedded = dict(zip(distinct, self.embedder.embed(distinct)))
+        vectors = [embedded[t] for t in texts]
         self.index.add_vectors(all_chunks, vectors[: len(all_chunks)])
         self.index.add_unit_vectors(units, vectors[len(all_chunks) :])
         for p in batch:
