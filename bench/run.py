@@ -14,6 +14,7 @@ site-policy corpus only with small sizes (for development); the full run takes a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -132,8 +133,6 @@ def main(argv=None) -> int:
     from .machine import load_average
 
     if args.only:
-        import json
-
         print(json.dumps(r, indent=1, default=str))
         return 1 if r.get("error") else 0
 
@@ -142,6 +141,8 @@ def main(argv=None) -> int:
     from .report import markdown, plot
 
     (HERE / "results.md").write_text(markdown(r), encoding="utf-8")
+    # The figures themselves, so the report can be rendered again (python -m bench.report).
+    (HERE / "results.json").write_text(json.dumps(r, indent=1, default=str), encoding="utf-8")
     plotted = plot(r, HERE / "latency.png")
     log(f"wrote {HERE / 'results.md'}" + (f" and {HERE / 'latency.png'}" if plotted else ""))
     print(markdown(r).split("## Details")[0])
