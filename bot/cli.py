@@ -378,12 +378,12 @@ def eval_(
 # --- assessment ---------------------------------------------------------------------------
 
 
-def _parse_answers(pairs: tuple[str, ...]) -> dict[str, str]:
+def _parse_answers(pairs: tuple[str, ...], param_hint: str = "--answer") -> dict[str, str]:
     answers: dict[str, str] = {}
     for pair in pairs:
         qid, sep, value = pair.partition("=")
         if not sep or not qid.strip() or not value.strip():
-            raise click.BadParameter(f"'{pair}' is not ID=VALUE", param_hint="--answer")
+            raise click.BadParameter(f"'{pair}' is not ID=VALUE", param_hint=param_hint)
         answers[qid.strip()] = value.strip()
     return answers
 
@@ -543,6 +543,36 @@ def assess_interpret(ctx: click.Context, question_id: str, reply: str, as_json: 
     shown = found.value if found.value is not None else "(no match)"
     click.echo(f"{shown}  confidence {found.confidence:.0%}{'  (would ask to confirm)' if found.confirm else ''}")
     click.echo(f"  {found.why}")
+
+
+@assess.command("what-if")
+@click.argument("change", metavar="QUESTION=VALUE")
+@click.option("--session", "session_id", default=None, help="The finished assessment to start from (default: your latest).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def assess_what_if(ctx: click.Context, change: str, session_id: str | None, as_json: bool) -> None:
+    """Re-run a finished assessment with one answer changed (as "What would change the answer"
+    suggests); the result is stored as a copy and the original is kept."""
+    from .assessment import AssessmentError
+
+    (question_id, value), *_ = _parse_answers((change,), param_hint="QUESTION=VALUE").items()
+    service = _service(ctx.find_root())
+    user = _cli_user()
+    if session_id is None:
+        finished = service.assessment_history(user, limit=1)
+        if not finished:
+            raise click.ClickException("No finished assessment to re-run: run 'advisor assess' first.")
+        session_id = finished[0].id
+    try:
+        copy = service.assessment_what_if(session_id, user, question_id, value)
+    except AssessmentError as exc:
+        raise click.ClickException(exc.message) from None
+    report = service.assessment_report(copy.answers)
+    if as_json:
+        _emit({"session": copy.id, "from_session": session_id, **report})
+        return
+    click.echo(f"Re-run of {session_id[:8]} with {question_id} = {value} (the original is kept).")
+    _print_report(report)
 
 
 @assess.command("history")

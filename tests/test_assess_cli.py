@@ -75,7 +75,7 @@ def test_broken_framework_is_reported_on_ingest_and_last_valid_kept(knowledge_co
     assert svc.assess({"mlops_expertise": "no"})["recommendation"] == "paas"
 
 
-def _cli(*args, home, stdin=None):
+def _cli(*args, home, stdin=None, user="tester"):
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True,
@@ -87,7 +87,8 @@ def _cli(*args, home, stdin=None):
             **os.environ,
             "ADVISOR_HOME": str(home),
             "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-            "USER": "tester",
+            "USER": user,
+            "LOGNAME": user,
         },
     )
 
@@ -166,3 +167,36 @@ def test_cli_confirmation_accepts_the_option_number(built_index):
         "differentiation": "unsure",
     }
     assert "What would change the answer" in run.stdout
+
+
+def test_cli_what_if_reruns_a_copy_and_keeps_the_original(built_index):
+    home = built_index.home
+    user = "whatif"
+    nothing = _cli("assess", "what-if", "timeline=months", home=home, user=user)
+    assert nothing.returncode != 0 and "No finished assessment" in nothing.stderr
+    convo = "no\nyes\nweeks\nlow\ngeneric\n"
+    assert _cli("assess", home=home, stdin=convo, user=user).returncode == 0
+    original = json.loads(_cli("assess", "history", "--json", home=home, user=user).stdout)[0]
+
+    out = _cli("assess", "what-if", "mlops_expertise=yes", "--json", home=home, user=user)
+    assert out.returncode == 0, out.stderr
+    rerun = json.loads(out.stdout)
+    assert rerun["from_session"] == original["id"] and rerun["session"] != original["id"]
+    assert [r["answer"] for r in rerun["rationale"]] == ["yes", "yes", "weeks", "low", "generic"]
+    history = json.loads(_cli("assess", "history", "--json", home=home, user=user).stdout)
+    kept = next(h for h in history if h["id"] == original["id"])
+    assert {a["question_id"]: a["value"] for a in kept["answers"]}["mlops_expertise"] == "no"
+
+    text = _cli("assess", "what-if", "timeline=months", "--session", original["id"], home=home, user=user)
+    assert text.returncode == 0 and "the original is kept" in text.stdout and "Recommendation:" in text.stdout
+    for args, expected in (
+        (("timeline",), "is not ID=VALUE"),
+        (("budget=high",), "I don't have a question called"),
+        (("scale=huge",), "huge"),
+        (("timeline=weeks", "--session", original["id"]), "already the answer"),
+        (("timeline=months", "--session", "nope"), "couldn't find that assessment"),
+    ):
+        bad = _cli("assess", "what-if", *args, home=home, user=user)
+        assert bad.returncode != 0 and expected in bad.stderr and not bad.stdout, (args, bad.stderr)
+    other = _cli("assess", "what-if", "timeline=months", "--session", original["id"], home=home, user="someone")
+    assert other.returncode != 0 and "belongs to someone else" in other.stderr

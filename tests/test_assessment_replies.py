@@ -24,6 +24,8 @@ REPLIES = ROOT / "tests" / "assessment" / "replies.yaml"
 DEV2 = ROOT / "tests" / "assessment" / "replies-dev2.yaml"
 DEV3 = ROOT / "tests" / "assessment" / "replies-dev3.yaml"
 DEV4 = ROOT / "tests" / "assessment" / "replies-dev4.yaml"
+# A second held-out set, written blind after all the work above and scored once.
+TEST2 = ROOT / "tests" / "assessment" / "replies-test2.yaml"
 # (file, split) by the name the tests use.
 SETS = {
     "dev": (REPLIES, "dev"),
@@ -31,6 +33,7 @@ SETS = {
     "dev3": (DEV3, "dev"),
     "dev4": (DEV4, "dev"),
     "test": (REPLIES, "test"),
+    "test2": (TEST2, "test"),
 }
 # The set's durations ("by Q3", "next year") were written in late 2026.
 TODAY = date(2026, 11, 29)
@@ -48,10 +51,13 @@ TODAY = date(2026, 11, 29)
 # (3 wrong) to 0.978 (0); its odd replies, scored once after that, had not moved (0.880, 4
 # wrong), so those fixes were specific, not general. Work on all of dev4 then took it to 0.955
 # with none wrong; the held-out test split, measured once after it: 0.935 with 1 wrong confident
-# mapping ("no third-party llm providers allowed" read as a denial; left unfixed so the split
-# stays held out).
-FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "dev4": 0.95, "test": 0.93}
-WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 1}
+# mapping ("no third-party llm providers allowed" read as a denial). That prohibition was then
+# read as a restriction, which spent the split: it measures 0.946 with none wrong since. So a
+# second held-out set (test2, 196 replies, written blind) was scored once, after everything:
+# 0.974, with 1 wrong confident mapping (irony with no mark: "oh yes, our ML expertise is a
+# browser tab with chatgpt open"), left as it is.
+FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "dev4": 0.95, "test": 0.94, "test2": 0.97}
+WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 0, "test2": 1}
 
 
 def score(interpreter: Interpreter, name: str) -> dict:
@@ -77,7 +83,7 @@ def interpreter(embedder):
     return Interpreter(embedder.embed, today=lambda: TODAY)
 
 
-@pytest.mark.parametrize("path", [REPLIES, DEV2, DEV3, DEV4], ids=["replies", "dev2", "dev3", "dev4"])
+@pytest.mark.parametrize("path", [REPLIES, DEV2, DEV3, DEV4, TEST2], ids=["replies", "dev2", "dev3", "dev4", "test2"])
 def test_the_set_has_enough_replies_per_question(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     assert sum(len(r) for r in data.values()) >= 150
@@ -90,7 +96,7 @@ def test_the_extra_dev_sets_are_dev_only(path):
     assert {r["split"] for rs in data.values() for r in rs} == {"dev"}
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2"])
 def test_accuracy_per_split(interpreter, split):
     result = score(interpreter, split)
     accuracy = sum(result["right"].values()) / sum(result["total"].values())
@@ -98,7 +104,7 @@ def test_accuracy_per_split(interpreter, split):
     assert accuracy >= FLOORS[split], (accuracy, table)
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2"])
 def test_wrong_options_without_a_confirmation(interpreter, split):
     wrong_sure = score(interpreter, split)["wrong_sure"]
-    assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split != "test" else len(wrong_sure)
+    assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split.startswith("dev") else len(wrong_sure)

@@ -73,7 +73,7 @@ _ABSENCE = re.compile(
     r"doesn'?t have|does not have|haven'?t|havent|have no|has no|not have|no)\b"
 )
 _RESTRICTION = re.compile(
-    r"^\W*\w*\W+(\w+\W+){0,3}?(can|may|must|should|allowed|let|leave|leaves|goes|go|gets|"
+    r"^\W*\w*\W+(\w+\W+){0,4}?(can|may|must|should|allowed|permitted|let|leave|leaves|goes|go|gets|"
     r"moves|crosses|is sent|gets sent)\b"
 )
 # "no" that insists rather than denies: "must stay in the EU, no exceptions".
