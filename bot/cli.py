@@ -547,7 +547,9 @@ def assess_interpret(ctx: click.Context, question_id: str, reply: str, as_json: 
 
 @assess.command("what-if")
 @click.argument("change", metavar="QUESTION=VALUE")
-@click.option("--session", "session_id", default=None, help="The finished assessment to start from (default: your latest).")
+@click.option(
+    "--session", "session_id", default=None, help="The finished assessment to start from (default: your latest)."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def assess_what_if(ctx: click.Context, change: str, session_id: str | None, as_json: bool) -> None:

@@ -250,3 +250,22 @@ def test_an_answer_is_logged_with_its_id_as_a_field(advisor_service, caplog):
         "bot.slack", logging.ERROR, __file__, 1, "could not report error %s", ("3f9a1c2b",), None
     )
     assert json.loads(JsonFormatter().format(failure))["error_id"] == "3f9a1c2b"
+
+
+def test_where_a_queued_question_would_be_answered():
+    """Only events answered for sure have a place to be told "ask again" at shutdown."""
+    from bot.slack.app import answer_place
+
+    base = {"channel": "C1", "ts": "1.1", "user": "U1"}
+    assert answer_place({**base, "type": "app_mention"}) == ("C1", "1.1")
+    assert answer_place({**base, "type": "app_mention", "thread_ts": "0.9"}) == ("C1", "0.9")
+    assert answer_place({**base, "type": "message", "channel": "D1", "channel_type": "im"}) == ("D1", "1.1")
+    for event in (
+        {**base, "type": "message", "channel_type": "channel"},  # chatter: answered only as a follow-up
+        {**base, "type": "app_mention", "channel": "D1", "channel_type": "im"},  # the DM's message event answers
+        {**base, "type": "message", "channel_type": "im", "bot_id": "B1"},
+        {**base, "type": "message", "channel_type": "im", "subtype": "message_changed"},
+        {**base, "type": "message", "channel_type": "im", "files": [{"id": "F1"}]},
+        {"type": "app_mention", "user": "U1"},  # malformed: nowhere to post
+    ):
+        assert answer_place(event) is None, event

@@ -174,19 +174,30 @@ def test_sigterm_waits_no_longer_than_the_shutdown_timeout(home, tmp_path):
             ADVISOR_LLM_BASE_URL=model.url + "/v1",
             ADVISOR_LLM_RETRIES=0,
             ADVISOR_SHUTDOWN_TIMEOUT=1,
+            ADVISOR_ANSWER_WORKERS=1,  # so that the next questions wait in the queue
             SLACK_BOT_TOKEN=mock.bot_token,
             SLACK_API_URL=mock.api_url,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
         )
         with bot_process("http", env, tmp_path, base + "/readyz") as (proc, log):
-            SlackSender(base, SIGNING_SECRET, team_id=mock.team_id).event(mention(QUESTION, channel="CSTUCK"))
+            sender = SlackSender(base, SIGNING_SECRET, team_id=mock.team_id)
+            sender.event(mention(QUESTION, channel="CSTUCK"))
             model.wait_for_requests(1)
+            # Acknowledged, then queued behind the stuck answer: a mention, a DM, and a channel
+            # message the bot would not have answered anyway.
+            sender.event(mention(QUESTION, channel="CQUEUED"))
+            dm = {"type": "message", "channel": "DQUEUED", "channel_type": "im", "user": "UALICE", "text": QUESTION}
+            sender.event({**dm, "ts": "1700000100.000100"})
+            chatter = {"type": "message", "channel": "CCHAT", "channel_type": "channel", "user": "UALICE"}
+            sender.event({**chatter, "text": "lunch?", "ts": "1700000200.000100"})
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(30) == 0
-            assert "1 Slack requests unfinished; 1 askers were told to ask again" in log.read_text()
-            # the asker is told, in the thread, instead of being left with a status and no answer
-            told = mock.wait_for_message("CSTUCK", lambda m: "restarted before I could finish" in m["text"])
-            assert told["thread_ts"]
+            assert "4 Slack requests unfinished; 3 askers were told to ask again" in log.read_text()
+            # Each asker is told, in the thread, instead of being left with a status and no answer.
+            for channel in ("CSTUCK", "CQUEUED", "DQUEUED"):
+                told = mock.wait_for_message(channel, lambda m: "restarted before I could finish" in m["text"])
+                assert told["thread_ts"], channel
+            assert not mock.messages("CCHAT")
         model.release()
 
 

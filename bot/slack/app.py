@@ -72,11 +72,24 @@ def dedupe_middleware(service, executor: LanedExecutor | None = None):
                 return BoltResponse(status=200, body="")
             next()
             return None
-        executor.route_next(lambda: claim(event_id, retry, reason))
+        executor.route_next(lambda: claim(event_id, retry, reason), answer_place(body.get("event") or {}))
         next()
         return None
 
     return dedupe_events
+
+
+def answer_place(event: dict) -> tuple[str, str] | None:
+    """(channel, thread) where an event is answered for sure (a mention outside DMs, a person's
+    DM), or None: other messages are answered only after checks the listener makes."""
+    if event.get("subtype") or event.get("bot_id") or not event.get("channel") or not event.get("ts"):
+        return None
+    direct = event.get("channel_type") == "im"
+    if (event.get("type") == "app_mention" and not direct) or (event.get("type") == "message" and direct):
+        if event.get("files"):
+            return None  # an upload, not a question
+        return event["channel"], event.get("thread_ts") or event["ts"]
+    return None
 
 
 def same_team_middleware():
@@ -117,6 +130,7 @@ def build_app(settings, service, *, progress_interval: float = 1.0) -> App:
     app.middleware(dedupe_middleware(service, executor))
     listeners = Listeners(settings, service, progress_interval=progress_interval)
     listeners.executor = executor
+    listeners.client = app.client
     listeners.register(app)
     app.advisor = listeners  # type: ignore[attr-defined]
     return app

@@ -11,13 +11,14 @@ after an unfinished answer is claimed once, as always.
 from __future__ import annotations
 
 import json
+import itertools
 import logging
 import os
 import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -91,28 +92,47 @@ class LanedExecutor(DrainingExecutor):
             max_workers=answer_workers, thread_name_prefix="advisor-answer", initializer=_lower_priority
         )
         self._route = threading.local()
+        self._queued: dict[int, tuple[Callable[[], bool], Any]] = {}  # answer jobs not started yet
+        self._queued_lock = threading.Lock()
+        self._tickets = itertools.count()
 
-    def route_next(self, check: Callable[[], bool] | None) -> None:
+    def route_next(self, check: Callable[[], bool] | None, place: Any = None) -> None:
         """The next listener this thread submits goes to the answer lane and runs only when
-        ``check()``, called on the worker first, is true; None: to the quick lane. Bolt runs
-        the middleware chain, then the listener, on the dispatching thread, so the dedupe
-        middleware sets this for every request before its listener is submitted."""
+        ``check()``, called on the worker first, is true; None: to the quick lane. ``place``
+        says where its answer would go, so that an asker can be told if the process stops before
+        the job starts (see ``abandon_queued``). Bolt runs the middleware chain, then the
+        listener, on the dispatching thread, so the dedupe middleware sets this for every
+        request before its listener is submitted."""
         self._route.check = check
+        self._route.place = place
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         self._last_dispatch = time.monotonic()
         check = getattr(self._route, "check", None)
-        self._route.check = None  # one listener per request: the route is used once
+        place = getattr(self._route, "place", None)
+        self._route.check = self._route.place = None  # one listener per request: the route is used once
         if check is None:
             return super().submit(fn, *args, **kwargs)
+        ticket = next(self._tickets)
+        with self._queued_lock:
+            self._queued[ticket] = (check, place)
 
         def job():
+            with self._queued_lock:
+                if self._queued.pop(ticket, None) is None:
+                    return None  # abandoned while queued: its asker was told
             self._yield_to_acks()
             if check():
                 return fn(*args, **kwargs)
             return None
 
         return self.answers.submit(job)
+
+    def abandon_queued(self) -> list[tuple[Callable[[], bool], Any]]:
+        """The answer jobs that have not started, as (check, place): they will not run."""
+        with self._queued_lock:
+            jobs, self._queued = list(self._queued.values()), {}
+        return jobs
 
     @property
     def pending(self) -> int:

@@ -177,6 +177,7 @@ class Listeners:
         self._answering: set[ThreadReply] = set()  # replies in progress, told if the process must stop
         self._answering_lock = threading.Lock()
         self.executor = None  # Bolt's listener executor, set by build_app
+        self.client: WebClient | None = None  # the app's Web API client, set by build_app
         self.audience = AudienceResolver(lambda: service.audience_groups())
 
     def drain(self, timeout: float = 60.0) -> None:
@@ -419,7 +420,20 @@ class Listeners:
         for reply in replies:
             reply.abandoned = True
             reply.fail(RESTARTED)
-        return len(replies)
+        told = len(replies)
+        queued = self.executor.abandon_queued() if hasattr(self.executor, "abandon_queued") and self.client else []
+        for claim, place in queued:
+            # Acknowledged but not started: a question (its place is known) that is not a retry
+            # of one already handled gets the same note in its thread.
+            if place is None or not claim():
+                continue
+            channel, thread_ts = place
+            try:
+                self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=RESTARTED)
+                told += 1
+            except Exception:  # the process is stopping; the log keeps the rest
+                log.exception("could not tell the asker in %s (thread %s) to ask again", channel, thread_ts)
+        return told
 
     def _thread_context(
         self,
