@@ -54,10 +54,11 @@ TODAY = date(2026, 11, 29)
 # mapping ("no third-party llm providers allowed" read as a denial). That prohibition was then
 # read as a restriction, which spent the split: it measures 0.946 with none wrong since. So a
 # second held-out set (test2, 196 replies, written blind) was scored once, after everything:
-# 0.974, with 1 wrong confident mapping (irony with no mark: "oh yes, our ML expertise is a
-# browser tab with chatgpt open"), left as it is.
+# 0.974, with 1 wrong confident mapping (irony: "oh yes, our ML expertise is a browser tab with
+# chatgpt open"). A sarcastic "oh yes, …" opening is now asked about, which spent that set too:
+# it reads 0.974 with none wrong since. The next held-out figure needs a new blind set.
 FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "dev4": 0.95, "test": 0.94, "test2": 0.97}
-WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 0, "test2": 1}
+WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 0, "test2": 0}
 
 
 def score(interpreter: Interpreter, name: str) -> dict:

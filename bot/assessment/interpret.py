@@ -63,7 +63,9 @@ _HEDGES = re.compile(
     r"(wouldn'?t|can'?t|cannot) commit|keeps (moving|changing|slipping)|a mix\b|mixed|a bit of both|bit of both|both\W+(and|depending)|shrug|^(ask|check with) (my|our|the) \w+)\b|🤷|¯\\_"
 )
 # Marks of irony or sarcasm ("sure, if you count me watching a course 🙃").
-_IRONY = re.compile(r"\b(if you count|yeah right|as if|sure jan)\b|🙃|🙄|😏|\s/s$")
+_IRONY = re.compile(
+    r"\b(if you count|yeah right|as if|sure jan)\b|^\W*oh,? (sure|yes|yeah|totally)\W+\w+|🙃|🙄|😏|\s/s$"
+)
 # Words that soften an otherwise clear reply: it still counts, after a confirmation.
 _SOFTENERS = re.compile(r"\b(maybe|probably|perhaps|i think|i guess|i suppose|might|possibly|likely)\b")
 # A reply that denies something exists ("nobody here has…") rather than restricting it
