@@ -131,3 +131,11 @@ def test_a_model_classifies_cross_checked_and_a_sensitive_reply_never_reaches_a_
     assert sensitive.value is not None
     exact = service.interpret_reply("mlops_expertise", "2")  # an option number needs no model
     assert exact.value == "yes" and len(server.requests) == 2
+
+
+def test_doubt_about_something_else_is_asked_about_not_taken(service):
+    # "depends on it" is about the deal, not doubt about the timeline.
+    assert service.interpret_reply("timeline", "in 2 weeks, a customer deal depends on it").value == "weeks"
+    # Doubt next to a date: the date may answer, or the doubt may; ask which.
+    found = service.interpret_reply("timeline", "depends on whether we get budget in january")
+    assert found.value == "unsure" and found.confirm

@@ -26,6 +26,7 @@ DEV3 = ROOT / "tests" / "assessment" / "replies-dev3.yaml"
 DEV4 = ROOT / "tests" / "assessment" / "replies-dev4.yaml"
 # A second held-out set, written blind after all the work above and scored once.
 TEST2 = ROOT / "tests" / "assessment" / "replies-test2.yaml"
+TEST3 = ROOT / "tests" / "assessment" / "replies-test3.yaml"
 # (file, split) by the name the tests use.
 SETS = {
     "dev": (REPLIES, "dev"),
@@ -34,6 +35,7 @@ SETS = {
     "dev4": (DEV4, "dev"),
     "test": (REPLIES, "test"),
     "test2": (TEST2, "test"),
+    "test3": (TEST3, "test"),
 }
 # The set's durations ("by Q3", "next year") were written in late 2026.
 TODAY = date(2026, 11, 29)
@@ -56,9 +58,13 @@ TODAY = date(2026, 11, 29)
 # second held-out set (test2, 196 replies, written blind) was scored once, after everything:
 # 0.974, with 1 wrong confident mapping (irony: "oh yes, our ML expertise is a browser tab with
 # chatgpt open"). A sarcastic "oh yes, …" opening is now asked about, which spent that set too:
-# it reads 0.974 with none wrong since. The next held-out figure needs a new blind set.
-FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "dev4": 0.95, "test": 0.94, "test2": 0.97}
-WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 0, "test2": 0}
+# it reads 0.974 with none wrong since. A third blind set (test3, 204 replies, other personas),
+# scored once after that: 0.951 with 2 wrong ("go-live target is september 2027" read by its
+# "go-live"; "in 2 weeks, a customer deal depends on it" read as doubt). A month with its year is
+# now read, "depends on it" is not doubt, and doubt beside a quantity is asked about: test3 reads
+# 0.961 with none wrong since, spent as well.
+FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "dev4": 0.95, "test": 0.94, "test2": 0.97, "test3": 0.96}
+WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 0, "test2": 0, "test3": 0}
 
 
 def score(interpreter: Interpreter, name: str) -> dict:
@@ -84,7 +90,9 @@ def interpreter(embedder):
     return Interpreter(embedder.embed, today=lambda: TODAY)
 
 
-@pytest.mark.parametrize("path", [REPLIES, DEV2, DEV3, DEV4, TEST2], ids=["replies", "dev2", "dev3", "dev4", "test2"])
+@pytest.mark.parametrize(
+    "path", [REPLIES, DEV2, DEV3, DEV4, TEST2, TEST3], ids=["replies", "dev2", "dev3", "dev4", "test2", "test3"]
+)
 def test_the_set_has_enough_replies_per_question(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
     assert sum(len(r) for r in data.values()) >= 150
@@ -97,7 +105,7 @@ def test_the_extra_dev_sets_are_dev_only(path):
     assert {r["split"] for rs in data.values() for r in rs} == {"dev"}
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2", "test3"])
 def test_accuracy_per_split(interpreter, split):
     result = score(interpreter, split)
     accuracy = sum(result["right"].values()) / sum(result["total"].values())
@@ -105,7 +113,7 @@ def test_accuracy_per_split(interpreter, split):
     assert accuracy >= FLOORS[split], (accuracy, table)
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2"])
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2", "test3"])
 def test_wrong_options_without_a_confirmation(interpreter, split):
     wrong_sure = score(interpreter, split)["wrong_sure"]
     assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split.startswith("dev") else len(wrong_sure)

@@ -48,6 +48,10 @@ def test_a_count_without_a_period_beside_a_rate_is_a_detail_not_a_volume():
         ("target is next autumn", [366]),  # not the autumn ending tomorrow
         ("before the summer, about 6 weeks from now", [42]),  # a stated span beats a season
         ("numbers fall over time", []),  # a verb, not a season
+        ("our go-live target is september 2027", [305]),
+        ("by january 2028", [428]),  # not the January coming in 63 days
+        ("sept '27", [305]),
+        ("may 2027", [183]),
     ],
 )
 def test_calendar_horizons(text, days):

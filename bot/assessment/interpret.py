@@ -50,7 +50,7 @@ Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
 _HEDGES = re.compile(
     r"\b(not sure|unsure|no idea|no clue|idk|dunno|don'?t know|do not know|not certain|unclear|hard to say|"
-    r"difficult to say|tbd|to be (decided|determined|confirmed)|unknown|(it )?depends|need to (check|ask|find out)|"
+    r"difficult to say|tbd|to be (decided|determined|confirmed)|unknown|(it )?depends(?! on (it|this|that|us|me|them)\b)|need to (check|ask|find out)|"
     r"(have|need) to (check|ask|confirm)|(let me|let us|let's|i'?ll|we'?ll|will|gonna|going to|gotta) (double[- ])?"
     r"(check|ask|find out|confirm|verify)|(checking|asking|confirming) (with|around)|haven'?t (decided|picked|chosen|done the math|estimated|figured)|"
     r"not decided|undecided|too early|(still )?(reviewing|looking into|evaluating) (it|this|that)|"
@@ -264,10 +264,13 @@ class Interpreter:
         if match is None or UNSURE not in question.values:
             return None
         why = f"“{match.group(0)}” says you're not sure"
+        # Doubt beside an answer in other words ("no deadline, no rush, we're happy to invest the
+        # time"; "in 2 weeks, a deal depends on it"): the doubt may be about something else, ask.
+        stated = self._quantity(question, text, phrase)
+        if stated is not None and stated.value != UNSURE:
+            return Interpretation(UNSURE, 0.7, why + f", though {stated.why}")
         concrete = {v: c for v, c in _cues(question, phrase).items() if v != UNSURE}
         if concrete:
-            # "no deadline, no rush, we're happy to invest the time": doubt about one thing, an
-            # answer in other words; ask.
             value, cue = next(iter(concrete.items()))
             return Interpretation(UNSURE, 0.7, why + f", though “{cue}” points to “{_label(question, value)}”")
         return Interpretation(UNSURE, 0.9, why)

@@ -199,6 +199,29 @@ _MONTHS = (
 _DIGITS = {"four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "4": 4, "5": 5, "6": 6, "7": 7, "8": 8}
 _FIGURES = re.compile(r"\b(four|five|six|seven|eight|[4-8])[- ]figures?\b", re.I)
 
+# Month names and their usual short forms ("may" only in full: it is also a verb).
+_MONTH_NAMES = {name: n for n, name in enumerate(_MONTHS, 1)} | {
+    short: n
+    for n, shorts in enumerate(
+        (
+            ("jan",),
+            ("feb",),
+            ("mar",),
+            ("apr",),
+            (),
+            ("jun",),
+            ("jul",),
+            ("aug",),
+            ("sep", "sept"),
+            ("oct",),
+            ("nov",),
+            ("dec",),
+        ),
+        1,
+    )
+    for short in shorts
+}
+
 _NUMBER = r"(\d+(?:[.,]\d+)*)\s*(k|mm|m|mil|bn|b|thousand|million|billion|hundred)?\b"
 _VAGUE_RE = "|".join(sorted((re.escape(k) for k in _VAGUE), key=len, reverse=True))
 _AMOUNT = re.compile(
@@ -379,8 +402,17 @@ def durations(text: str, today: date) -> list[Quantity]:
         found.append(Quantity("days", span if match.group(1) == "next" else span / 2, match.group(0)))
     for match in re.finditer(r"\b(?:end of (?:the )?year|year[- ]end|eoy)\b", lowered):
         found.append(Quantity("days", (date(today.year, 12, 31) - today).days, match.group(0)))
-    for match in re.finditer(r"\b(?:by|before|until|in)\s+(" + "|".join(_MONTHS) + r")\b", lowered):
+    year_after = r"(?:\s+|,\s*)(?:(20\d\d)|'(\d\d))\b"
+    for match in re.finditer(
+        r"\b(?:by|before|until|in)\s+(" + "|".join(_MONTHS) + r")\b(?!" + year_after + ")", lowered
+    ):
         end = _month_end(_MONTHS.index(match.group(1)) + 1, today)
+        found.append(Quantity("days", (end - today).days, match.group(0)))
+    # "september 2027", "sept '27": that month of that year, with or without "by".
+    for match in re.finditer(r"\b(" + "|".join(_MONTH_NAMES) + r")\.?" + year_after, lowered):
+        month = _MONTH_NAMES[match.group(1)]
+        year = int(match.group(2) or "20" + match.group(3))
+        end = date.fromordinal(date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
         found.append(Quantity("days", (end - today).days, match.group(0)))
     seasons = r"(spring|summer|autumn|fall|winter)"
     # A season is a guess at a date (hemisphere, which year); a stated span ("6 weeks") wins.
