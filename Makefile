@@ -27,7 +27,7 @@ install-dev: $(VENV)/.dev
 ## make run: ingest the bundled knowledge, then start the Slack bot if tokens are configured,
 ## otherwise the terminal chat (it says which and why).
 run: install
-	$(BIN)/advisor ingest
+	-$(BIN)/advisor ingest  # a document that fails is reported; the chat still starts
 	$(BIN)/advisor start
 
 ## make lint: ruff's lint rules and its formatting check.

@@ -67,7 +67,15 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], full: bool, as_json: boo
         raise click.ClickException(str(exc)) from None
     if as_json:
         _emit(report.to_dict())
-        return
+    else:
+        _print_ingest(report)
+    if report.failed:
+        # A release step or a cron job must notice; the documents that loaded are in the index.
+        click.echo(f"{len(report.failed)} document(s) failed to ingest; the others are in the index.", err=True)
+        ctx.exit(1)
+
+
+def _print_ingest(report) -> None:
     from rich.console import Console
     from rich.table import Table
 

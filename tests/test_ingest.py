@@ -483,3 +483,18 @@ def test_front_matter_url_is_kept_and_checked():
     assert doc.metadata["url"] == "https://wiki.example.com/x"
     with pytest.raises(LoadError, match="url must be an http"):
         load_bytes("y.md", b"---\ntitle: Y\nurl: javascript:alert(1)\n---\n# Y\n\nText.")
+
+
+def test_cli_exits_1_when_a_document_fails_and_keeps_the_others(folder, tmp_path):
+    """A release step or a cron job sees the failure; the documents that loaded are indexed."""
+    home = tmp_path / "home"
+    (folder / "broken.docx").write_bytes(b"not a zip file at all")
+    out = _cli(["ingest", "--json"], home, folder)
+    assert out.returncode == 1
+    report = json.loads(out.stdout)
+    assert report["added"] == 3 and [f["path"] for f in report["failed"]] == ["broken.docx"]
+    assert "1 document(s) failed to ingest; the others are in the index." in out.stderr
+    typo = _cli(["ingest", "--json", str(folder / "no-such-file.md")], home, folder)
+    assert typo.returncode == 1 and "no-such-file.md" in json.loads(typo.stdout)["failed"][0]["path"]
+    (folder / "broken.docx").unlink()
+    assert _cli(["ingest"], home, folder).returncode == 0
