@@ -366,10 +366,14 @@ def _quarter_end(quarter: int, today: date) -> date:
     return end if end >= today else date(year + 1, month, end.day)
 
 
-def _month_end(month: int, today: date) -> date:
-    year = today.year if month >= today.month else today.year + 1
+def _last_day(year: int, month: int) -> date:
     following = date(year + (month == 12), month % 12 + 1, 1)
     return date.fromordinal(following.toordinal() - 1)
+
+
+def _month_end(month: int, today: date) -> date:
+    """The end of the next such month (this one if it has not ended)."""
+    return _last_day(today.year if month >= today.month else today.year + 1, month)
 
 
 def durations(text: str, today: date) -> list[Quantity]:
@@ -412,7 +416,7 @@ def durations(text: str, today: date) -> list[Quantity]:
     for match in re.finditer(r"\b(" + "|".join(_MONTH_NAMES) + r")\.?" + year_after, lowered):
         month = _MONTH_NAMES[match.group(1)]
         year = int(match.group(2) or "20" + match.group(3))
-        end = date.fromordinal(date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
+        end = _last_day(year, month)
         found.append(Quantity("days", (end - today).days, match.group(0)))
     seasons = r"(spring|summer|autumn|fall|winter)"
     # A season is a guess at a date (hemisphere, which year); a stated span ("6 weeks") wins.
@@ -429,7 +433,7 @@ def durations(text: str, today: date) -> list[Quantity]:
         end = _month_end(month, today)
         if year_text:
             year = int(year_text) + (month < 3)  # "winter 2027" ends in February 2028
-            end = date.fromordinal(date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
+            end = _last_day(year, month)
         elif match.group(1) == "next" and (end - today).days < 92:
             end = date(end.year + 1, end.month, 28 if end.month == 2 else end.day)  # not the one ending now
         found.append(Quantity("days", (end - today).days, match.group(0).strip()))
