@@ -59,6 +59,13 @@ class IngestReport:
 
 _process_lock = threading.Lock()
 
+# busy() takes the file lock for a moment to probe it, so an ingest starting at that moment (or
+# another probe) must wait that moment out rather than report a running ingest that isn't.
+# A real holder keeps the lock for the whole run, far longer than these.
+_ENTER_GRACE_S = 1.0
+_PROBE_GRACE_S = 0.05
+_POLL_S = 0.005
+
 
 class IngestLock:
     """One ingest at a time per ADVISOR_HOME, across threads and processes."""
@@ -71,7 +78,7 @@ class IngestLock:
         if not _process_lock.acquire(blocking=False):
             raise IngestBusy("an ingest is already running; try again when it has finished")
         try:
-            self._file.acquire(timeout=0)
+            self._file.acquire(timeout=_ENTER_GRACE_S, poll_interval=_POLL_S)
         except Timeout:
             _process_lock.release()
             raise IngestBusy("an ingest is already running (another process holds the lock)") from None
@@ -87,7 +94,7 @@ class IngestLock:
             return True
         probe = FileLock(str(home / "ingest.lock"), thread_local=False)
         try:
-            probe.acquire(timeout=0)
+            probe.acquire(timeout=_PROBE_GRACE_S, poll_interval=_POLL_S)
         except Timeout:
             return True
         probe.release()

@@ -288,6 +288,38 @@ def test_second_ingest_is_refused_while_one_runs(folder, tmp_path, embedder):
         holder.kill()
 
 
+def test_a_status_probe_never_makes_a_starting_ingest_fail(tmp_path):
+    """busy() takes the file lock for an instant: an ingest starting in that instant waits it out
+    (CI once saw a re-ingest refused as 'already running' while only a status check ran)."""
+    from filelock import FileLock
+
+    home = tmp_path / "home"
+    home.mkdir()
+    probe = FileLock(str(home / "ingest.lock"), thread_local=False)
+    probe.acquire()
+    threading.Timer(0.2, probe.release).start()
+    with IngestLock(home):  # the probe's instant (here 0.2 s) is waited out
+        assert IngestLock.busy(home)
+
+    stop = threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            IngestLock.busy(home)
+
+    pollers = [threading.Thread(target=poll) for _ in range(2)]
+    for t in pollers:
+        t.start()
+    try:
+        for _ in range(200):
+            with IngestLock(home):
+                pass
+    finally:
+        stop.set()
+        for t in pollers:
+            t.join()
+
+
 def _cli(args, home, folder, **env):
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
