@@ -100,7 +100,9 @@ def _print_ingest(report) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Documents, chunks, last run, embedding model and store location."""
-    info = _service(ctx).status()
+    from .core import status_before_any_state
+
+    info = status_before_any_state(_settings()) or _service(ctx).status()
     if as_json:
         _emit(info)
         return

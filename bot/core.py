@@ -650,23 +650,52 @@ class AdvisorService:
 
     def status(self) -> dict:
         docs, chunks = self.index.counts()
-        last = self.index.last_run()
-        return {
-            "documents": docs,
-            "chunks": chunks,
-            "last_run": last,
-            "embedding_model": model_label(self.settings.embedding_model or None),
-            "store": self.index.store_location,
-            "knowledge_dir": str(self.settings.knowledge_dir),
-            "llm": self.settings.llm,
-            "llm_local": self.settings.llm_local or None,
-            "ingest_running": self.ingest_running(),
-            "framework": self._framework_status(),
-        }
+        return status_fields(
+            self.settings,
+            documents=docs,
+            chunks=chunks,
+            last_run=self.index.last_run(),
+            store=self.index.store_location,
+            ingest_running=self.ingest_running(),
+            framework=self._framework_status(),
+        )
 
     def _framework_status(self) -> str:
         path = self.settings.framework_path
         if not path.exists():
             return f"none: no {path.name} in the knowledge folder (assessments are unavailable)"
         error = self.frameworks.last_error
-        return f"{path}" + (f" (the last valid version is in use: {error.reason})" if error else "")
+        return f"{path.resolve()}" + (f" (the last valid version is in use: {error.reason})" if error else "")
+
+
+def status_fields(settings: Settings, **state) -> dict:
+    """What ``advisor status`` shows; paths absolute, so it reads the same from any folder."""
+    return {
+        "documents": state.get("documents", 0),
+        "chunks": state.get("chunks", 0),
+        "last_run": state.get("last_run"),
+        "embedding_model": model_label(settings.embedding_model or None),
+        "store": state.get("store") or "-",
+        "knowledge_dir": str(Path(settings.knowledge_dir).resolve()),
+        "llm": settings.llm,
+        "llm_local": settings.llm_local or None,
+        "ingest_running": state.get("ingest_running", False),
+        "framework": state.get("framework") or "-",
+    }
+
+
+def status_before_any_state(settings: Settings) -> dict | None:
+    """The status of a home that does not exist yet, without creating it (a status check must
+    not leave a ``.advisor`` folder behind in whatever folder it was run from); None when there
+    is state to read (the home exists, or the index is a Chroma server)."""
+    home = Path(settings.home)
+    if home.exists() or settings.chroma_url:
+        return None
+    framework = settings.framework_path
+    return status_fields(
+        settings,
+        store=f"none yet: {home.resolve()} does not exist ('advisor ingest' creates it)",
+        framework=str(framework.resolve())
+        if framework.exists()
+        else f"none: no {framework.name} in the knowledge folder",
+    )

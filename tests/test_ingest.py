@@ -333,6 +333,12 @@ def _cli(args, home, folder, **env):
 
 def test_cli_json_and_status(folder, tmp_path):
     home = tmp_path / "home"
+    # Before the first ingest, status reports an empty index and creates nothing.
+    before = _cli(["status", "--json"], home, folder)
+    assert before.returncode == 0, before.stderr
+    empty = json.loads(before.stdout)
+    assert empty["documents"] == 0 and empty["chunks"] == 0 and "does not exist" in empty["store"]
+    assert empty["knowledge_dir"] == str(folder.resolve()) and not home.exists()
     out = _cli(["ingest", "--json"], home, folder)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
