@@ -139,3 +139,38 @@ def test_doubt_about_something_else_is_asked_about_not_taken(service):
     # Doubt next to a date: the date may answer, or the doubt may; ask which.
     found = service.interpret_reply("timeline", "depends on whether we get budget in january")
     assert found.value == "unsure" and found.confirm
+
+
+@pytest.mark.parametrize(
+    "question, reply, value",
+    [
+        # an opening answer taken back: the correction counts, not the first word
+        ("mlops_expertise", "yes — hang on, no, sorry, that was my last job. nobody here has", "no"),
+        ("data_residency", "no. well actually yes, the health records have to stay in-country", "yes"),
+        ("differentiation", "generic, no wait, specialized: it is built on our own claims data", "specialized"),
+        # context first, the answer last
+        ("timeline", "we were told to take the whole of next year and do it properly. So months.", "months"),
+        # a limit on where, not a denial
+        ("data_residency", "no processing of member data outside Switzerland, that's the law", "yes"),
+        # the alternative compared against is not the answer
+        ("timeline", "a long-term platform bet rather than a quick launch", "months"),
+        # a qualifier after an opening option name
+        ("scale", "low at the moment, it's an internal pilot", "low"),
+        # a head count beside a rate is the team, the rate is the volume
+        ("scale", "we're 12 engineers; it will serve about 5 million calls a day", "high"),
+    ],
+)
+def test_corrections_conclusions_and_limits_are_read_as_meant(service, question, reply, value):
+    found = service.interpret_reply(question, reply)
+    assert found.value == value, found.why
+
+
+@pytest.mark.parametrize(
+    "question, reply",
+    [
+        ("data_residency", "legal is still evaluating whether these logs count as personal data"),
+        ("differentiation", "let me think about it, parts are stock summarising and parts need our data"),
+    ],
+)
+def test_undecided_replies_are_unsure(service, question, reply):
+    assert service.interpret_reply(question, reply).value == "unsure"

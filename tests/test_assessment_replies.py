@@ -27,6 +27,7 @@ DEV4 = ROOT / "tests" / "assessment" / "replies-dev4.yaml"
 # A second held-out set, written blind after all the work above and scored once.
 TEST2 = ROOT / "tests" / "assessment" / "replies-test2.yaml"
 TEST3 = ROOT / "tests" / "assessment" / "replies-test3.yaml"
+TEST4 = ROOT / "tests" / "assessment" / "replies-test4.yaml"
 # (file, split) by the name the tests use.
 SETS = {
     "dev": (REPLIES, "dev"),
@@ -36,6 +37,7 @@ SETS = {
     "test": (REPLIES, "test"),
     "test2": (TEST2, "test"),
     "test3": (TEST3, "test"),
+    "test4": (TEST4, "test"),
 }
 # The set's durations ("by Q3", "next year") were written in late 2026.
 TODAY = date(2026, 11, 29)
@@ -62,9 +64,23 @@ TODAY = date(2026, 11, 29)
 # scored once after that: 0.951 with 2 wrong ("go-live target is september 2027" read by its
 # "go-live"; "in 2 weeks, a customer deal depends on it" read as doubt). A month with its year is
 # now read, "depends on it" is not doubt, and doubt beside a quantity is asked about: test3 reads
-# 0.961 with none wrong since, spent as well.
-FLOORS = {"dev": 1.0, "dev2": 0.99, "dev3": 0.96, "dev4": 0.95, "test": 0.94, "test2": 0.97, "test3": 0.96}
-WRONG_SURE_CEILING = {"dev": 0, "dev2": 0, "dev3": 0, "dev4": 0, "test": 0, "test2": 0, "test3": 0}
+# 0.961 with none wrong since, spent as well. A fourth blind set (test4, 205 replies: voice
+# dictation, forwarded answers, self-corrections, context first), scored once after that: 0.937
+# with 3 wrong ("no — well actually yes, …", "no third-party processing outside Canada", "… all of
+# 2027 to do this right. So months."). An answer taken back, a limit on where, a conclusion at
+# the end, "rather than", a head count beside a rate and undecided wording are now read, with
+# the dev sets unchanged: test4 reads 0.995 with none wrong since, spent too.
+FLOORS = {
+    "dev": 1.0,
+    "dev2": 0.99,
+    "dev3": 0.96,
+    "dev4": 0.95,
+    "test": 0.94,
+    "test2": 0.97,
+    "test3": 0.96,
+    "test4": 0.99,
+}
+WRONG_SURE_CEILING = dict.fromkeys(FLOORS, 0)
 
 
 def score(interpreter: Interpreter, name: str) -> dict:
@@ -91,7 +107,9 @@ def interpreter(embedder):
 
 
 @pytest.mark.parametrize(
-    "path", [REPLIES, DEV2, DEV3, DEV4, TEST2, TEST3], ids=["replies", "dev2", "dev3", "dev4", "test2", "test3"]
+    "path",
+    [REPLIES, DEV2, DEV3, DEV4, TEST2, TEST3, TEST4],
+    ids=["replies", "dev2", "dev3", "dev4", "test2", "test3", "test4"],
 )
 def test_the_set_has_enough_replies_per_question(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]
@@ -105,7 +123,7 @@ def test_the_extra_dev_sets_are_dev_only(path):
     assert {r["split"] for rs in data.values() for r in rs} == {"dev"}
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2", "test3"])
+@pytest.mark.parametrize("split", list(FLOORS))
 def test_accuracy_per_split(interpreter, split):
     result = score(interpreter, split)
     accuracy = sum(result["right"].values()) / sum(result["total"].values())
@@ -113,7 +131,7 @@ def test_accuracy_per_split(interpreter, split):
     assert accuracy >= FLOORS[split], (accuracy, table)
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "test", "test2", "test3"])
+@pytest.mark.parametrize("split", list(FLOORS))
 def test_wrong_options_without_a_confirmation(interpreter, split):
     wrong_sure = score(interpreter, split)["wrong_sure"]
     assert len(wrong_sure) <= WRONG_SURE_CEILING[split], wrong_sure if split.startswith("dev") else len(wrong_sure)

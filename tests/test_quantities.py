@@ -56,3 +56,10 @@ def test_a_count_without_a_period_beside_a_rate_is_a_detail_not_a_volume():
 )
 def test_calendar_horizons(text, days):
     assert _days(text) == days
+
+
+def test_a_head_count_beside_a_rate_is_the_team_and_a_rate_per_person_is_multiplied():
+    assert _volume("we're 15 engineers and expect 10 million requests a day") == [("requests", 10_000_000)]
+    assert _volume("about 40 engineers, 30 requests each a day") == [("requests", 1_200)]
+    assert _volume("500 employees, maybe 20 queries per person per day") == [("requests", 10_000)]
+    assert _volume("200 users") == [("users", 200)]  # alone, a head count is still read

@@ -1,7 +1,8 @@
 """What a typed reply to an assessment question means: one interpreter for Slack and the CLI.
 
-In order, first hit wins: an option number; an option's name word for word; a hedge ("not
-sure", "depends") → unsure; a quantity with a unit against the question's ranges; a reply
+In order, first hit wins: an option number; an option's name word for word; an opening answer
+taken back ("yes — wait, no, sorry") → the correction; a last sentence that names the answer
+after the context ("… So months."); a hedge ("not sure", "depends") → unsure; a quantity with a unit against the question's ranges; a reply
 that opens with an option's name ("small, it's a prototype"); then meaning, by embedding
 similarity to each option's label, description and examples plus a bonus for the option's
 declared `cues` ("vllm", "terminolog*"), where a reply that denies the topic ("nobody here has
@@ -53,7 +54,9 @@ _HEDGES = re.compile(
     r"difficult to say|tbd|to be (decided|determined|confirmed)|unknown|(it )?depends(?! on (it|this|that|us|me|them)\b)|need to (check|ask|find out)|"
     r"(have|need) to (check|ask|confirm)|(let me|let us|let's|i'?ll|we'?ll|will|gonna|going to|gotta) (double[- ])?"
     r"(check|ask|find out|confirm|verify)|(checking|asking|confirming) (with|around)|haven'?t (decided|picked|chosen|done the math|estimated|figured)|"
-    r"not decided|undecided|too early|(still )?(reviewing|looking into|evaluating) (it|this|that)|"
+    r"not decided|undecided|no decision|too early|(need|have|got) to think|let me think|think about it|"
+    r"(still )?(assessing|evaluating|working out|figuring out) (whether|if)|still (assessing|investigating)|"
+    r"\bparts? (are|is)\b.{0,40}\bparts? (are|is|need|rely|use)|(still )?(reviewing|looking into|evaluating) (it|this|that)|"
     r"(still|are|is) reviewing|get back to you|haven'?t (classified|assessed|reviewed|checked|mapped)|still (exploring|deciding|figuring|working out)|could be \w+.{0,25}\bcould be|"
     r"somewhere in between|in between|(?<!that )(?<!this )(?<!any )(?<!what )(?<!the )kind of|"
     r"(?<!that )(?<!this )(?<!any )(?<!what )(?<!the )sort of|kinda|sorta|partially|partly|somewhat|a question for|"
@@ -77,6 +80,11 @@ _ABSENCE = re.compile(
 _RESTRICTION = re.compile(
     r"^\W*\w*\W+(\w+\W+){0,4}?(can|may|must|should|allowed|permitted|let|leave|leaves|goes|go|gets|"
     r"moves|crosses|is sent|gets sent)\b"
+)
+# "no processing outside Canada" limits where, rather than denying: a restriction too.
+_PLACE_LIMIT = re.compile(
+    r"^(no|nothing|none)\s+(?!one\b)(\S+\s+){0,4}?(outside|out of|beyond|abroad|offshore|overseas|cross-border|"
+    r"across (the )?borders?)\b"
 )
 # "no" that insists rather than denies: "must stay in the EU, no exceptions".
 _INSISTS = re.compile(r"no (exceptions?|doubt|question( about it)?|kidding|joke|matter what|ifs|way around it)\b")
@@ -144,6 +152,18 @@ _DENIAL = re.compile(
     r"(?!(just|only|merely)\b)(\S+\s+){0,2}$"
 )
 _HOLDS_DENIAL = re.compile(r"n't\b|\b(not|no|never|nothing|none|nobody|dont|doesnt|isnt|arent)\b")
+# An opening answer taken back ("yes — well no, actually", "generic, no wait, specialized").
+_TAKE_BACK = r"(actually|wait|sorry|scratch that|i mean|on second thought|correction|my bad|oops|hold on|hang on)"
+_CORRECTION = re.compile(
+    r"^\W*(?P<head>[\w-]+(?: [\w-]+)?)\s*[,.;:!—–-]+\s*"
+    rf"(?P<chain>(?:(?:well|wait|sorry|hmm+|um+|uh+|oh|er+|yes|yeah|yep|no|nope|nah|{_TAKE_BACK})\b[\s,.;:!—–-]*)*)"
+)
+# The last sentence gives the answer after the context: "So months.", "tl;dr: yes".
+_CONCLUSION = re.compile(
+    r"^(?:so|thus|hence|therefore|bottom line|tl;?dr|short answer|in short|long story short|net net|answer|"
+    r"so the answer is|so i'?d say|i'?d say)\b\W*(.+)$"
+)
+_FOR_NOW = r"(?:for now|right now|at the moment|for the moment|at first|to start|to begin with|currently|initially)"
 _CLAUSE = re.compile(r"[,.;:!?()—–]|\s-\s|\bbut\b")
 _INTENSIFIERS = re.compile(r"\b(very|really|pretty|quite|super|fairly|rather)\s+")
 
@@ -190,8 +210,15 @@ def check_reply(text: str | None) -> str:
     return text
 
 
+# "more of a long-term initiative than a quick win", "months rather than weeks": what is
+# compared against is not the answer.
+_REJECTED = re.compile(
+    r"\s*\b(?:rather than|instead of)\s+[^,.;!?]*|(?P<kept>\b(?:more of|rather)\b[^,.;!?]*?)\s+than\s+(?!\d)[^,.;!?]*"
+)
+
+
 def _clean(text: str, polar: bool = True) -> str:
-    phrase = normalize_phrase(text)
+    phrase = _REJECTED.sub(lambda m: m.group("kept") or "", normalize_phrase(text)).strip()
     for _ in range(2):
         phrase = _TRAILING_FILLER.sub("", _LEADING_FILLER.sub("", phrase)).strip(" .,!;:-")
         if not polar:
@@ -228,10 +255,11 @@ class Interpreter:
     def interpret(self, question: Question, text: str) -> Interpretation:
         text = check_reply(text)
         phrase = _clean(text, _polar(question) is not None)
-        for step in (self._number, self._exact, self._hedge, self._quantity, self._leading, self._meaning):
+        steps = (self._number, self._exact, self._corrected, self._concluded, self._hedge, self._quantity)
+        for step in (*steps, self._leading, self._meaning):
             found = step(question, text, phrase)
             if found is not None:
-                if found.value is None or found.confirm or step in (self._number, self._exact):
+                if found.value is None or found.confirm or step in (self._number, self._exact, self._corrected):
                     return found
                 irony = _IRONY.search(text.lower())
                 if irony:
@@ -258,6 +286,52 @@ class Interpreter:
             if phrase in names or plain in names:
                 return Interpretation(option.value, 1.0, f"“{phrase}” names the option “{option.label}”")
         return None
+
+    def _corrected(self, question: Question, text: str, phrase: str) -> Interpretation | None:
+        """ "yes — wait, no, sorry, I was thinking of another team": an opening answer taken back.
+        The last yes or no of the correction answers a yes/no question; otherwise what follows it
+        is read on its own."""
+        match = _CORRECTION.match(phrase)
+        if match is None or _named(question, match.group("head")) is None:
+            return None
+        chain = match.group("chain")
+        if not re.search(rf"\b{_TAKE_BACK}\b", chain):
+            return None
+        polar = _polar(question)
+        said = re.findall(r"\b(yes|yeah|yep|no|nope|nah)\b", chain)
+        rest = phrase[match.end() :].strip(" .,;:!-—–")
+        if polar is not None and said:
+            option = polar[0] if said[-1] in _AFFIRM else polar[1]
+            why = f"the reply takes its opening “{match.group('head')}” back: “{option.label}”"
+            after = self.interpret(question, rest) if len(rest.split()) >= 2 else None
+            if after is not None and after.value not in (None, option.value):
+                return Interpretation(
+                    option.value, 0.7, why + f", but the rest reads like “{_label(question, after.value)}”"
+                )
+            return Interpretation(option.value, 0.85, why)
+        if not rest:
+            return None
+        after = self.interpret(question, rest)
+        if after.value is None:
+            return None
+        return Interpretation(
+            after.value,
+            min(after.confidence, 0.85),
+            f"the reply takes its opening “{match.group('head')}” back; " + after.why,
+        )
+
+    def _concluded(self, question: Question, text: str, phrase: str) -> Interpretation | None:
+        """Context first, the answer last: "…, so we have all of 2027. So months."."""
+        sentences = [x for x in re.split(r"[.!?\n]+", phrase) if x.strip()]
+        if len(sentences) < 2:
+            return None
+        match = _CONCLUSION.match(sentences[-1].strip())
+        option = _named(question, match.group(1).strip(" ,:;-")) if match else None
+        if option is None:
+            return None
+        return Interpretation(
+            option.value, 0.85, f"the reply ends with its answer, “{match.group(0).strip()}”: “{option.label}”"
+        )
 
     def _hedge(self, question: Question, text: str, phrase: str) -> Interpretation | None:
         match = _HEDGES.search(phrase)
@@ -325,7 +399,7 @@ class Interpreter:
                 after = (
                     r"(?:[\s,.;:!?)—-]+|$)"
                     if head in words and " " not in head
-                    else r"(?:\s+\w+)?(?:\s*[,.;:!?)—-]+|$)"
+                    else rf"(?:\s+\w+|\s+{_FOR_NOW})?(?:\s*[,.;:!?)—-]+|$)"
                 )
                 if re.match(rf"{re.escape(head)}{after}", phrase):
                     rest = phrase[len(head) :]
@@ -444,12 +518,28 @@ class Interpreter:
         return scores, cued
 
 
+def _named(question: Question, words: str) -> Option | None:
+    """The option ``words`` name (its value, label or a synonym; yes or no for a yes/no question)."""
+    words = _INTENSIFIERS.sub("", normalize_phrase(words)).strip(" .,!;:-")
+    for option in question.options:
+        if words in _names(option):
+            return option
+    polar = _polar(question)
+    if polar is not None and words in _AFFIRM:
+        return polar[0]
+    if polar is not None and words in _DENY:
+        return polar[1]
+    return None
+
+
 def _negation(phrase: str) -> re.Match | None:
     """The word that denies something in ``phrase`` ("nobody"), unless it restricts instead
     ("nothing can leave the country") or is an idiom that insists ("no exceptions")."""
     for absent in _ABSENCE.finditer(phrase):
         if _INSISTS.match(phrase[absent.start() :]):
             continue
+        if _PLACE_LIMIT.match(phrase[absent.start() :]):
+            return None
         if not _RESTRICTION.match(phrase[absent.start() :]):
             return absent
         return None

@@ -323,13 +323,28 @@ def volumes(text: str) -> list[Quantity]:
             continue
         last_unit = unit
         per_day = amount * per if per is not None and unit != "users" else amount
+        people = [q for q in found if q.unit == "users"]
+        if unit != "users" and per is not None and people and _PER_PERSON.match(rest):
+            # "40 engineers, 30 requests each a day": the rate is per person.
+            per_day *= people[-1].amount
         found.append(Quantity(unit, per_day, text[match.start() : end + 30].strip(), estimated))
         periodic.append(per is not None or unit == "users")
     if any(periodic):
         # "80k tickets a day, each needs several calls": a count without a period beside a
         # rate is a per-item detail, not a second volume.
         found = [q for q, has_period in zip(found, periodic) if has_period]
+    if any(q.unit != "users" for q in found):
+        # A rate measures the volume; a head count beside it ("15 engineers, 10M requests a
+        # day") is the team or is already in the rate.
+        found = [q for q in found if q.unit != "users"]
     return found
+
+
+_PER_PERSON = re.compile(
+    r"\s*(?:[a-z]+\s+){0,2}?(?:each|apiece|per (?:user|person|head|seat|dev|developer|engineer|employee|agent|"
+    r"analyst|rep|customer))\b",
+    re.I,
+)
 
 
 def _number_parts(digits: str, scale: str | None) -> float | None:
