@@ -16,6 +16,7 @@ from bot.core import AdvisorService
 from bot.retrieval import Hit
 
 from .conftest import ROOT
+from tests.support.cli import run_cli
 
 
 @pytest.fixture()
@@ -117,14 +118,7 @@ def test_extractive_answer_uses_table_rows():
 
 
 def _cli(*args, home):
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge")},
-    )
+    return run_cli(*args, home=home)
 
 
 def test_cli_ask_json_and_batch(built_index, tmp_path):

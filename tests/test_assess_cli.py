@@ -5,16 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from bot.assessment import InvalidAnswer
 from bot.core import AdvisorService
 
-from .conftest import ROOT
+from tests.support.cli import run_cli
 
 
 @pytest.fixture()
@@ -76,21 +73,7 @@ def test_broken_framework_is_reported_on_ingest_and_last_valid_kept(knowledge_co
 
 
 def _cli(*args, home, stdin=None, user="tester"):
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        input=stdin,
-        env={
-            **os.environ,
-            "ADVISOR_HOME": str(home),
-            "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-            "USER": user,
-            "LOGNAME": user,
-        },
-    )
+    return run_cli(*args, home=home, stdin=stdin, USER=user, LOGNAME=user)
 
 
 def test_cli_non_interactive_interactive_history_and_export(built_index):

@@ -4,26 +4,16 @@ line and reports each bad one in its place; bad settings fail with the variable'
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from bot.cli import batch_lines
 
-from .conftest import ROOT
+from tests.support.cli import run_cli
 
 
 def _cli(*args, home, **env):
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(ROOT / "knowledge"), **env},
-    )
+    return run_cli(*args, home=home, **env)
 
 
 def test_batch_lines_reports_each_bad_line():

@@ -21,6 +21,7 @@ from ingest.embeddings import Embedder, token_counter, default_model_path
 from ingest.loaders import LoadError, load_bytes, clean_markdown
 
 from .conftest import KNOWLEDGE, ROOT, corpus_paths, requires_shared
+from tests.support.cli import run_cli
 
 POLICY = """---
 title: Data Residency Policy
@@ -321,14 +322,7 @@ def test_a_status_probe_never_makes_a_starting_ingest_fail(tmp_path):
 
 
 def _cli(args, home, folder, **env):
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env={**os.environ, "ADVISOR_HOME": str(home), "ADVISOR_KNOWLEDGE_DIR": str(folder), **env},
-    )
+    return run_cli(*args, home=home, knowledge=folder, timeout=600, **env)
 
 
 def test_cli_json_and_status(folder, tmp_path):
