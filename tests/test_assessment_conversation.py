@@ -158,6 +158,9 @@ def test_doubt_about_something_else_is_asked_about_not_taken(service):
         ("scale", "low at the moment, it's an internal pilot", "low"),
         # a head count beside a rate is the team, the rate is the volume
         ("scale", "we're 12 engineers; it will serve about 5 million calls a day", "high"),
+        # an understatement that affirms, and a cue after "without"
+        ("data_residency", "can't say we don't, it's defence data and it stays on our own hardware", "yes"),
+        ("differentiation", "plain summaries of public news, any model does that without fine-tuning", "generic"),
     ],
 )
 def test_corrections_conclusions_and_limits_are_read_as_meant(service, question, reply, value):
@@ -170,6 +173,7 @@ def test_corrections_conclusions_and_limits_are_read_as_meant(service, question,
     [
         ("data_residency", "legal is still evaluating whether these logs count as personal data"),
         ("differentiation", "let me think about it, parts are stock summarising and parts need our data"),
+        ("mlops_expertise", "the client wasn't sure, they will ask their platform lead"),
     ],
 )
 def test_undecided_replies_are_unsure(service, question, reply):

@@ -28,6 +28,7 @@ DEV4 = ROOT / "tests" / "assessment" / "replies-dev4.yaml"
 TEST2 = ROOT / "tests" / "assessment" / "replies-test2.yaml"
 TEST3 = ROOT / "tests" / "assessment" / "replies-test3.yaml"
 TEST4 = ROOT / "tests" / "assessment" / "replies-test4.yaml"
+TEST5 = ROOT / "tests" / "assessment" / "replies-test5.yaml"
 # (file, split) by the name the tests use.
 SETS = {
     "dev": (REPLIES, "dev"),
@@ -38,6 +39,7 @@ SETS = {
     "test2": (TEST2, "test"),
     "test3": (TEST3, "test"),
     "test4": (TEST4, "test"),
+    "test5": (TEST5, "test"),
 }
 # The set's durations ("by Q3", "next year") were written in late 2026.
 TODAY = date(2026, 11, 29)
@@ -69,7 +71,11 @@ TODAY = date(2026, 11, 29)
 # with 3 wrong ("no — well actually yes, …", "no third-party processing outside Canada", "… all of
 # 2027 to do this right. So months."). An answer taken back, a limit on where, a conclusion at
 # the end, "rather than", a head count beside a rate and undecided wording are now read, with
-# the dev sets unchanged: test4 reads 0.995 with none wrong since, spent too.
+# the dev sets unchanged: test4 reads 0.995 with none wrong since, spent too. A fifth blind set
+# (test5, 207 replies: phone replies, cited laws, relayed customer answers, unusual negation),
+# scored once after that: 0.971 with none wrong (the six misses were asked about or left
+# unmatched). "wasn't sure", "can't say we don't", a day of a month ("Dec 31") and a cue after
+# "without" are now read: test5 reads 0.995 since, spent as well.
 FLOORS = {
     "dev": 1.0,
     "dev2": 0.99,
@@ -79,6 +85,7 @@ FLOORS = {
     "test2": 0.97,
     "test3": 0.96,
     "test4": 0.99,
+    "test5": 0.99,
 }
 WRONG_SURE_CEILING = dict.fromkeys(FLOORS, 0)
 
@@ -108,8 +115,8 @@ def interpreter(embedder):
 
 @pytest.mark.parametrize(
     "path",
-    [REPLIES, DEV2, DEV3, DEV4, TEST2, TEST3, TEST4],
-    ids=["replies", "dev2", "dev3", "dev4", "test2", "test3", "test4"],
+    [REPLIES, DEV2, DEV3, DEV4, TEST2, TEST3, TEST4, TEST5],
+    ids=["replies", "dev2", "dev3", "dev4", "test2", "test3", "test4", "test5"],
 )
 def test_the_set_has_enough_replies_per_question(path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))["replies"]

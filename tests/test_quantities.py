@@ -52,6 +52,10 @@ def test_a_count_without_a_period_beside_a_rate_is_a_detail_not_a_volume():
         ("by january 2028", [428]),  # not the January coming in 63 days
         ("sept '27", [305]),
         ("may 2027", [183]),
+        ("the budget expires dec 31, it must be live before", [32]),
+        ("by the 15th of january", [47]),
+        ("by march 3rd", [94]),  # the day, not the end of March
+        ("31 feb", []),  # no such day
     ],
 )
 def test_calendar_horizons(text, days):

@@ -52,7 +52,7 @@ Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 _HEDGES = re.compile(
     r"\b(not sure|unsure|no idea|no clue|idk|dunno|don'?t know|do not know|not certain|unclear|hard to say|"
     r"difficult to say|tbd|to be (decided|determined|confirmed)|unknown|(it )?depends(?! on (it|this|that|us|me|them)\b)|need to (check|ask|find out)|"
-    r"(have|need) to (check|ask|confirm)|(let me|let us|let's|i'?ll|we'?ll|will|gonna|going to|gotta) (double[- ])?"
+    r"(was|were|is|are|am)n'?t (sure|certain)|'m not (sure|certain)|(have|need) to (check|ask|confirm)|(let me|let us|let's|i'?ll|we'?ll|will|gonna|going to|gotta) (double[- ])?"
     r"(check|ask|find out|confirm|verify)|(checking|asking|confirming) (with|around)|haven'?t (decided|picked|chosen|done the math|estimated|figured)|"
     r"not decided|undecided|no decision|too early|(need|have|got) to think|let me think|think about it|"
     r"(still )?(assessing|evaluating|working out|figuring out) (whether|if)|still (assessing|investigating)|"
@@ -62,7 +62,7 @@ _HEDGES = re.compile(
     r"(?<!that )(?<!this )(?<!any )(?<!what )(?<!the )sort of|kinda|sorta|partially|partly|somewhat|a question for|"
     r"no deadline|no (fixed|set) (date|deadline)|not (set|decided) yet|not clear|it'?s complicated|"
     r"(ask|check with) me (later|again|next)|waiting (on|for)|pending|(has|have)n'?t (confirmed|answered|said|"
-    r"told|given us)|not (yet )?confirmed|(can'?t|cannot|couldn'?t) (say|tell)|hard to tell|either way|"
+    r"told|given us)|not (yet )?confirmed|(can'?t|cannot|couldn'?t) (say|tell)(?! (we|it|they|that|i)\b[^,.;]{0,20}(n'?t\b|anything but|otherwise))|hard to tell|either way|"
     r"(wouldn'?t|can'?t|cannot) commit|keeps (moving|changing|slipping)|a mix\b|mixed|a bit of both|bit of both|both\W+(and|depending)|shrug|^(ask|check with) (my|our|the) \w+)\b|🤷|¯\\_"
 )
 # Marks of irony or sarcasm ("sure, if you count me watching a course 🙃").
@@ -92,7 +92,7 @@ _INSISTS = re.compile(r"no (exceptions?|doubt|question( about it)?|kidding|joke|
 # meaning alone is then asked about, not taken.
 _CONTRAST = re.compile(r"\b(but|though|although|except|however|whereas|yet)\b")
 # Any denial at all: "off the shelf models don't get our terms" is not a reply with two answers.
-_DENIES = re.compile(r"n'?t\b|\b(not|no|never|nothing|none|nobody)\b")
+_DENIES = re.compile(r"n'?t\b|\b(not|no|never|nothing|none|nobody|without)\b")
 _AFFIRM = (
     "yes",
     "y",

@@ -423,7 +423,12 @@ def durations(text: str, today: date) -> list[Quantity]:
         found.append(Quantity("days", (date(today.year, 12, 31) - today).days, match.group(0)))
     year_after = r"(?:\s+|,\s*)(?:(20\d\d)|'(\d\d))\b"
     for match in re.finditer(
-        r"\b(?:by|before|until|in)\s+(" + "|".join(_MONTHS) + r")\b(?!" + year_after + ")", lowered
+        r"\b(?:by|before|until|in)\s+("
+        + "|".join(_MONTHS)
+        + r")\b(?!"
+        + year_after
+        + r"|\s+\d{1,2}(?:st|nd|rd|th)?\b)",
+        lowered,
     ):
         end = _month_end(_MONTHS.index(match.group(1)) + 1, today)
         found.append(Quantity("days", (end - today).days, match.group(0)))
@@ -433,6 +438,22 @@ def durations(text: str, today: date) -> list[Quantity]:
         year = int(match.group(2) or "20" + match.group(3))
         end = _last_day(year, month)
         found.append(Quantity("days", (end - today).days, match.group(0)))
+    # "Dec 31", "31st of January", "by jan 15 2027": that day (the next one, without a year).
+    names = "|".join(_MONTH_NAMES)
+    for match in re.finditer(
+        rf"\b(?:({names})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?|(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({names})\.?)"
+        rf"(?:,?\s+(20\d\d))?\b(?!\s*(?:am|pm|%|k\b|users|requests|calls))",
+        lowered,
+    ):
+        month = _MONTH_NAMES[match.group(1) or match.group(4)]
+        day = int(match.group(2) or match.group(3))
+        if not 1 <= day <= _last_day(2028, month).day:
+            continue
+        year = int(match.group(5)) if match.group(5) else today.year
+        when = date(year, month, min(day, _last_day(year, month).day))
+        if when < today and not match.group(5):
+            when = date(year + 1, month, min(day, _last_day(year + 1, month).day))
+        found.append(Quantity("days", (when - today).days, match.group(0)))
     seasons = r"(spring|summer|autumn|fall|winter)"
     # A season is a guess at a date (hemisphere, which year); a stated span ("6 weeks") wins.
     for match in (
