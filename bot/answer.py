@@ -164,6 +164,13 @@ def follow_up_query(question: str, previous: str) -> str:
 LEXICAL_WEIGHT = 0.15  # sentence score: cosine with the question + this × share of its terms
 FOCUS = 0.2  # sentences scoring more than this below the best are left out
 NEAR_DUPLICATE = 0.9  # cosine between two sentences above which the second adds nothing
+# The best sentence of each of the first sources retrieval ranked is always said: its ranking
+# (the chunk's own vector, its best sentence and the keywords) judges which passages matter
+# better than one sentence's similarity, unless it is far below the best. Chosen on the dev
+# split: "shown" 0.780 → 0.835 with 2 sources (3: 0.824) and a margin of 0.3 (0.25: 0.824).
+LEAD_SOURCES = 2
+LEAD_MARGIN = 0.3
+_BULLET = re.compile(r"([-*+]|\d+[.)])\s+")
 
 
 def _cos(a, b) -> float:
@@ -180,7 +187,8 @@ def extractive_answer(
 ) -> str:
     """The sentences (bullets, table rows) of the best sources that answer the question, each
     with its citation: chosen by meaning (cosine with the question, from the vectors ingest
-    stored) plus shared terms, without near-duplicates, and only those close to the best one.
+    stored) plus shared terms, without near-duplicates, and only those close to the best one,
+    plus the best sentence of each of the first ``LEAD_SOURCES`` sources retrieval ranked.
     Without stored vectors (an index built before them) it falls back to shared terms."""
     wanted = terms(question)
     candidates: list[tuple[float, int, int, str, list[float] | None]] = []
@@ -201,21 +209,31 @@ def extractive_answer(
     candidates.sort(key=lambda c: -c[0])
     best = candidates[0][0]
     chosen: list[tuple[float, int, int, str, list[float] | None]] = []
+
+    def repeats(cand) -> bool:
+        return any(
+            cand[3] == c[3] or (cand[4] is not None and c[4] is not None and _cos(cand[4], c[4]) > NEAR_DUPLICATE)
+            for c in chosen
+        )
+
+    for lead in range(1, LEAD_SOURCES + 1):
+        first = next((c for c in candidates if c[1] == lead), None)
+        if first is not None and first[0] >= best - LEAD_MARGIN and not repeats(first):
+            chosen.append(first)
     for cand in candidates:
         if len(chosen) >= max_units or cand[0] < best - FOCUS:
             break
-        if any(
-            cand[3] == c[3] or (cand[4] is not None and c[4] is not None and _cos(cand[4], c[4]) > NEAR_DUPLICATE)
-            for c in chosen
-        ):
+        if cand in chosen or repeats(cand):
             continue
         chosen.append(cand)
-    # Read in document order within a source, best source first.
-    order = list(dict.fromkeys(c[1] for c in chosen))
-    chosen.sort(key=lambda c: (order.index(c[1]), c[2]))
+    # Read in document order within a source, the source of the best sentence first.
+    rank = {}
+    for c in sorted(chosen, key=lambda c: -c[0]):
+        rank.setdefault(c[1], len(rank))
+    chosen.sort(key=lambda c: (rank[c[1]], c[2]))
     lines: list[str] = []
     for _, n, _, unit, _ in chosen:
-        bullet = re.match(r"([-*+]|\d+[.)])\s+", unit)
+        bullet = _BULLET.match(unit)
         text = unit[bullet.end() :] if bullet else unit
         lines.append(f"- {text} [{n}]" if bullet else f"{text} [{n}]")
     prose = [ln for ln in lines if not ln.startswith("- ")]
@@ -225,6 +243,9 @@ def extractive_answer(
         parts.append(" ".join(prose))
     if bullets:
         parts.append("\n".join(bullets))
+    top = max(chosen, key=lambda c: c[0])
+    if bullets and _BULLET.match(top[3]):
+        parts.reverse()  # the best sentence is a bullet or table row: it comes first
     return "\n\n".join(parts)
 
 
