@@ -212,6 +212,41 @@ def test_extractive_answer_picks_sentences_by_meaning():
     assert out.startswith("Up to 240 hours") and "federal holidays" not in out
 
 
+def _chunk(cid: str, sentences: list[str]) -> dict:
+    return {"id": cid, "source": f"{cid}.md", "title": cid, "section": "", "text": " ".join(sentences)}
+
+
+def test_the_top_ranked_sources_are_always_quoted_unless_far_below_the_best():
+    """Retrieval ranked c1 and c2 first; c3 and c4 hold sentences nearer the question. c1's best
+    sentence is still said (0.25 below the best), c2's is not (0.5 below)."""
+    q = [1.0, 0.0, 0.0, 0.0, 0.0]
+
+    def at(cos: float, axis: int) -> list[float]:  # unrelated to each other, this near the question
+        return [cos] + [(1 - cos * cos) ** 0.5 if i == axis else 0.0 for i in range(4)]
+
+    texts = {
+        "c1": ["Ranked first, a little less similar."],
+        "c2": ["Ranked second, far less similar."],
+        "c3": ["Third, the most similar sentence."],
+        "c4": ["Fourth, nearly as similar."],
+    }
+    cosines = {"c1": 0.65, "c2": 0.4, "c3": 0.9, "c4": 0.85}
+    hits = [Hit(_chunk(c, t), 1.0 - i / 10, cosines[c]) for i, (c, t) in enumerate(texts.items())]
+    sentences = {c: [(t[0], at(cosines[c], i))] for i, (c, t) in enumerate(texts.items())}
+    out = extractive_answer("anything", hits, query_vector=q, sentences=sentences)
+    assert out.startswith("Third, the most similar sentence. [3]"), out  # the best sentence's source first
+    assert "Ranked first" in out and "Fourth" in out and "Ranked second" not in out, out
+
+
+def test_a_best_table_row_comes_before_prose():
+    chunk = _chunk("t", ["Rows are reviewed yearly.", "- Region: Frankfurt; Quota: 17 GPUs"])
+    sentences = {
+        "t": [("Rows are reviewed yearly.", [0.95, 0.31]), ("- Region: Frankfurt; Quota: 17 GPUs", [0.9, -0.44])]
+    }
+    out = extractive_answer("Frankfurt quota?", [Hit(chunk, 1.0, 1.0)], query_vector=[1.0, 0.0], sentences=sentences)
+    assert out.startswith("- Region: Frankfurt; Quota: 17 GPUs [1]") and "reviewed yearly" in out, out
+
+
 @pytest.mark.parametrize(
     "question,reason",
     [
