@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.llm.redaction import PERSONAL_KINDS, SECRET_KINDS, find_sensitive, redact
@@ -13,9 +14,16 @@ PROBES = Path(__file__).parent / "probes" / "sensitive.yaml"
 # Written later, independently; measured once before the detector was changed for it (see the
 # closing note of the governance issue), then used as a second regression set.
 HELD_OUT = Path(__file__).parent / "probes" / "sensitive-heldout.yaml"
+# A second one, written blind later (185 messages in five languages); measured once before any
+# change for it: secrets recall 0.948, personal 0.895, precision 0.938. Its misses (a password on a
+# mysql command line or after a label with no colon, Power Automate triggers, an interface
+# address with its prefix, birth dates and passports labelled in Dutch, German and French) and
+# false alarms (a key's first line with no key, "ghp_XXXX…", an Ansible vault tag, a code call
+# after "token =", a SKU) were fixed; it is a regression set since.
+HELD_OUT_2 = Path(__file__).parent / "probes" / "sensitive-heldout2.yaml"
 
 
-def probe_report(paths=(PROBES, HELD_OUT)) -> dict:
+def probe_report(paths=(PROBES, HELD_OUT, HELD_OUT_2)) -> dict:
     items = [item for path in paths for item in yaml.safe_load(path.read_text(encoding="utf-8"))]
     kinds: dict[str, dict] = {}
     flagged_total = flagged_right = 0
@@ -80,3 +88,42 @@ def test_redaction_masks_every_finding():
     assert {f.kind for f in findings} == {"email", "phone", "api_key", "auth_header", "ip_address"}
     for secret in ("jane.doe", "7946", "AKIA", "dXNlcjpw", "203.0.113"):
         assert secret not in masked
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("restore with `mysqldump -u app -pN0rth-Star-19 shop > shop.sql`", "password"),
+        ("PGPASSWORD=Kw9-rt55x psql -h db -U app", "password"),
+        ("Zugang zum Switch: Benutzer admin, Kennwort Mond.Hase.2024!", "password"),
+        (
+            "the flow trigger: https://prod-12.northeurope.logic.azure.com:443/workflows/9c1e2f3a4b5c6d7e8f90a1b2c3d4e5f6/triggers",
+            "webhook_url",
+        ),
+        ("inet 10.20.30.44/24 brd 10.20.30.255 scope global eth0", "ip_address"),
+        ("Geboortedatum van de aanvrager: 03-02-1978", "date_of_birth"),
+        ("numéro de passeport du nouveau collègue pour le badge : 18FV40922", "passport"),
+        (
+            '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCjFyH1JUWOYfoS\\n"',
+            "private_key",
+        ),
+    ],
+)
+def test_labelled_values_in_other_shapes_and_languages_are_found(text, kind):
+    assert kind in [f.kind for f in find_sensitive(text)], find_sensitive(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the docs say `export GITHUB_TOKEN=ghp_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX`, use your own",
+        "```\n-----BEGIN RSA PRIVATE KEY-----\n[REDACTED]\n-----END RSA PRIVATE KEY-----\n```",
+        "the header `-----BEGIN EC PRIVATE KEY-----` is there but the file is empty",
+        "api_token: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  66386439653236336462626566653631343031383334623638653964383738",
+        "    token = build_reset_token(user, ttl=3600)",
+        "the allow-list is 10.20.0.0/16 plus 192.168.0.0/24",
+        "stock sync fails for SKU 512-40-2231",
+    ],
+)
+def test_placeholders_key_headers_code_networks_and_skus_are_not_secrets(text):
+    assert find_sensitive(text) == []

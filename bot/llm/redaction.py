@@ -64,12 +64,30 @@ class Finding:
 
 _PLACEHOLDER_PART = (
     r"(?:<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{[^}]*\}\}|\*+|[xX]+|\.\.\.|…|changeme|"
-    r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,})"
+    r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,}|[A-Za-z]{1,12}[_-](?:[xX]{6,}|\*{4,}|\.{3}|…))"
 )
 _PLACEHOLDER = re.compile(rf"^(?:{_PLACEHOLDER_PART}(?::{_PLACEHOLDER_PART})?|.*[*•]{{4,}}.*)$")
 
+# The line after a private key's first line, when the key itself is there: base64, after any
+# "Proc-Type:"-style headers; in JSON, after an escaped line break; in a paste that lost its
+# line breaks, a long run of base64.
+_BODY_LINE = (
+    r"(?:(?:[ \t]*(?:\r?\n|\\[nr]))+(?:\s*[A-Za-z-]+:[^\n]*\n)*\s*[A-Za-z0-9+/=]{4,}(?=[\s\"']|\\[nr]|$)"
+    r"|[ \t]+[A-Za-z0-9+/=]{40})"  # pasted into one line
+)
+
 _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("private_key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)")),
+    # A private key has a body: a BEGIN line alone, or one around "[REDACTED]", holds nothing.
+    (
+        "private_key",
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----" + _BODY_LINE + r"[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)"
+        ),
+    ),
+    (
+        "private_key",
+        re.compile(r"PuTTY-User-Key-File-\d:[\s\S]{0,600}?Private-Lines:\s*\d+\s+[A-Za-z0-9+/=]{40}[^\n]*"),
+    ),
     (
         "connection_string",
         re.compile(
@@ -88,7 +106,9 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
             r"|(?:discord(?:app)?\.com)/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"
             r"|[a-z0-9-]+\.webhook\.office\.com/webhookb2/[^\s\"'<>]{20,}"
             r"|outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]{20,}"
-            r"|hooks\.zapier\.com/hooks/catch/\d+/[A-Za-z0-9]+/?)"
+            r"|hooks\.zapier\.com/hooks/catch/\d+/[A-Za-z0-9]+/?"
+            r"|[a-z0-9-]+\.[a-z0-9-]+\.logic\.azure\.com(?::443)?/workflows/[0-9a-f]{20,}[^\s\"'<>]*"
+            r"|[a-z0-9.-]+\.api\.powerplatform\.com(?::443)?/powerautomate/automations/direct/workflows/[^\s\"'<>]{20,})"
         ),
     ),
     ("password", re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"']*:(?P<secret>[^\s@/\"']{3,})@[^\s\"'<>]+", re.I)),
@@ -122,7 +142,16 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
         "password",
         re.compile(
             r"(?i)(?:\b|_)(?:password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?key|"
-            r"secret[_-]?key|auth[_-]?token|token)\b(?:\s+is)?\s*[:=]\s*['\"`]?(?P<secret>[^\s'\",;`]{6,})"
+            r"secret[_-]?key|auth[_-]?token|token)\b(?:\s+is)?\s*[:=]\s*['\"`]?"
+            r"(?![\w.\[\]'\"]*\(|!|(?:os\.environ|process\.env|env\.|settings\.|config\.)\b)(?P<secret>[^\s'\",;`]{6,})"
+        ),
+    ),
+    (
+        "password",
+        re.compile(
+            r"(?:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?\s-p(?P<secret>[^\s'\"`]{3,})"
+            r"|\bsshpass\s+-p\s*['\"]?(?P<secret2>[^\s'\"`]{3,})"
+            r"|\b[A-Z][A-Z0-9]*(?:PASSWORD|PASSWD|PASS)\s*=\s*['\"]?(?P<secret3>[^\s'\"`]{4,}))"
         ),
     ),
     # "the password for the staging admin is Winter2026!": a value that looks like one.
@@ -132,6 +161,13 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
             r"(?i)\b(?:password|passphrase|passcode|pin|[\w-]*passwort|mot de passe|contrase[ñn]a|senha|wachtwoord)\b"
             r"(?:\s+[\w-]+){0,6}?(?:\s+(?:is|was|ist(?:\s+jetzt)?|est|es|é|=)\s+|\s*[:=]\s*|\s+(?=[`'\"]))[`'\"]?"
             r"(?P<secret>(?=\S*[\d!@#$%^&*?])(?=\S*[A-Za-z])[^\s'\"`]{6,}?)[`'\"]?(?=[\s.,;)]|$)"
+        ),
+    ),
+    (
+        "password",
+        re.compile(
+            r"(?i)\b(?:password|passwort|kennwort|mot de passe|mdp|contrase[ñn]a|senha|wachtwoord|parola d'ordine)"
+            r"\s+(?P<secret>(?=\S*\d)(?=\S*[a-z])(?=\S*[A-Z])(?=\S*[^\w\s])[^\s'\"`]{8,}?)(?=[\s,;)]|[.,;]?$)"
         ),
     ),
 ]
@@ -162,9 +198,20 @@ def _library_secrets(text: str) -> list[Finding]:
         for line_start, line in _lines(text):
             for secret in plugin.analyze_string(line):
                 at = line.find(secret)
-                if at >= 0 and len(secret) >= 8 and not _PLACEHOLDER.match(secret):
-                    found.append(Finding(kind, line_start + at, line_start + at + len(secret)))
+                if at < 0 or len(secret) < 8 or _PLACEHOLDER.match(secret) or _filler(secret):
+                    continue
+                if kind == "private_key" and not _KEY_BODY.match(text, line_start + at + len(secret)):
+                    continue  # a key's first line, quoted or around "[REDACTED]", holds no key
+                found.append(Finding(kind, line_start + at, line_start + at + len(secret)))
     return found
+
+
+_KEY_BODY = re.compile(r"[ A-Z-]*" + _BODY_LINE)
+
+
+def _filler(value: str) -> bool:
+    """A documentation value: "ghp_XXXXXXXX…", "AKIA0000000000000000", "sk-********"."""
+    return bool(re.search(r"([xX*0•.])\1{7,}", value)) and len(set(value)) <= 8
 
 
 def _lines(text: str):
@@ -183,8 +230,8 @@ _SSN = re.compile(r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])")
 _SSN_LABELLED = re.compile(
     r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*(\d{3})[ -]?(\d{2})[ -]?(\d{4})\b"
 )
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|/\d)")
-_IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:]|/\d)")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\w.]|/\d)")
+_IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/\d{1,3})?(?![\w:]|/\d)")
 # A dotted quad after these words is a version number, not an address.
 _VERSION_CONTEXT = re.compile(
     r"(?i)\b(?:version|ver|v|driver|release|build|package|install(?:ed)?|upgraded?|"
@@ -198,13 +245,15 @@ _ID_CONTEXT = re.compile(
 )
 _DOB = re.compile(
     r"(?i)\b(?:date of birth|d\.?o\.?b\.?|born(?: on)?|birth ?date|birthday|geburtsdatum|geboren am|"
-    r"date de naissance|n[ée]e? le|fecha de nacimiento)(?:\s+\w+){0,3}?[\"']?\s*(?:is|:|-|=)?\s*[\"']?"
+    r"date de naissance|n[ée]e? le|fecha de nacimiento|geboortedatum|geboren op|data di nascita|"
+    r"data de nascimento)(?:\s+[\w'’-]+){0,4}?[\"']?\s*(?:is|:|-|=)?\s*[\"']?"
     r"(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?[^\W\d_]{3,10},?\s+(?:de\s+)?\d{4}"
     r"|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4})"
 )
 _PASSPORT = re.compile(
-    r"(?i)\b(?:passport|reisepass|passeport|pasaporte)(?:[\s_-]*(?:number|no\.?|nr\.?|#|num\.?|nummer|n°))?"
-    r"(?:\s+[\w-]+){0,3}?"
+    r"(?i)\b(?:passport|reisepass|passeport|pasaporte|paspoort|passaporto|passnummer)"
+    r"(?:[\s_-]*(?:number|no\.?|nr\.?|#|num\.?|nummer|n°|numéro|número|numero))?"
+    r"(?:[\s,]+[\w'’-]+){0,8}?"
     r"\s*(?:is|:)?\s*((?=(?:[A-Z]*\d){4})[A-Z0-9]{6,9})\b"
 )
 
@@ -250,14 +299,19 @@ def _personal(text: str) -> list[Finding]:
             found.append(Finding("card_number", m.start(), m.end()))
     for pattern in (_SSN_LABELLED, _SSN):
         for m in pattern.finditer(text):
+            if pattern is _SSN and _ID_CONTEXT.search(text[max(0, m.start() - 30) : m.start()]):
+                continue  # SKU 512-40-2231
             if _ssn_ok(*m.groups()):
                 found.append(Finding("ssn", m.start(), m.end()))
     for pattern in (_IPV4, _IPV6):
         for m in pattern.finditer(text):
             try:
-                address = ipaddress.ip_address(m.group())
+                interface = ipaddress.ip_interface(m.group())
             except ValueError:
                 continue
+            address = interface.ip
+            if "/" in m.group() and address == interface.network.network_address:
+                continue  # a network (10.0.0.0/8), not a host
             if address.is_unspecified or address.is_loopback:
                 continue
             if address.version == 4 and _VERSION_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
@@ -313,8 +367,10 @@ def find_sensitive(text: str) -> list[Finding]:
     candidates: list[Finding] = []
     for kind, pattern in _SECRET_PATTERNS:
         for m in pattern.finditer(text):
-            secret = m.groupdict().get("secret")
+            secret = next((v for k, v in m.groupdict().items() if k.startswith("secret") and v is not None), None)
             if secret is not None and _PLACEHOLDER.match(secret.strip("'\"")):
+                continue
+            if _filler(m.group()):
                 continue
             candidates.append(Finding(kind, m.start(), m.end()))
     candidates.extend(_library_secrets(text))
