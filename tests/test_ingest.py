@@ -342,6 +342,8 @@ def test_cli_json_and_status(folder, tmp_path):
     assert status["documents"] == 3 and status["chunks"] == report["chunks"]
     assert status["last_run"]["status"] == "ok"
     assert status["embedding_model"].startswith("all-MiniLM-L6-v2")
+    rebuilt = _cli(["ingest", "--full"], home, folder)
+    assert rebuilt.returncode == 0 and "full rebuild: every document re-indexed" in rebuilt.stdout, rebuilt.stdout
     missing = _cli(["ingest"], home, tmp_path / "nope")
     assert missing.returncode != 0 and "knowledge folder not found" in missing.stderr
 
