@@ -21,9 +21,17 @@ HELD_OUT = Path(__file__).parent / "probes" / "sensitive-heldout.yaml"
 # false alarms (a key's first line with no key, "ghp_XXXX…", an Ansible vault tag, a code call
 # after "token =", a SKU) were fixed; it is a regression set since.
 HELD_OUT_2 = Path(__file__).parent / "probes" / "sensitive-heldout2.yaml"
+# A third, written blind after those fixes (172 messages: HR, support, finance, manifests, Slack
+# markup and wrapping; Italian, Portuguese, Polish, Swedish), measured once: secrets recall
+# 0.904, personal 0.857, precision 0.941. Fixed since: values wrapped across lines (a JWT, an
+# IBAN, an SSN), password labels and birth-date/passport labels in those languages, a quoted
+# curl -u password, Mattermost and Google Chat webhooks, references instead of values
+# ("${VAR:?…}", "$(vault read …)", "var.db_password", "kv/data/…"), X-filled webhook URLs, and a
+# phone number read inside a card number.
+HELD_OUT_3 = Path(__file__).parent / "probes" / "sensitive-heldout3.yaml"
 
 
-def probe_report(paths=(PROBES, HELD_OUT, HELD_OUT_2)) -> dict:
+def probe_report(paths=(PROBES, HELD_OUT, HELD_OUT_2, HELD_OUT_3)) -> dict:
     items = [item for path in paths for item in yaml.safe_load(path.read_text(encoding="utf-8"))]
     kinds: dict[str, dict] = {}
     flagged_total = flagged_right = 0
@@ -103,6 +111,12 @@ def test_redaction_masks_every_finding():
         ("inet 10.20.30.44/24 brd 10.20.30.255 scope global eth0", "ip_address"),
         ("Geboortedatum van de aanvrager: 03-02-1978", "date_of_birth"),
         ("numéro de passeport du nouveau collègue pour le badge : 18FV40922", "passport"),
+        ("token from the vendor:\neyJhbGciOiJIUzI1NiJ9.\neyJzdWIiOiJzeW5jIn0.\nc2lnbmF0dXJlLXZhbHVlLTEyMw", "jwt"),
+        ("la password del server di staging è Mela_Rossa42", "password"),
+        ("curl -u ops:'Rt5#vB8!qZ' https://internal.example.org/api", "auth_header"),
+        ("SSN: 523-41-\n8876", "ssn"),
+        ("Numer paszportu do wizy: ZK4810273", "passport"),
+        ("data urodzenia klienta: 14.03.1991", "date_of_birth"),
         (
             '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCjFyH1JUWOYfoS\\n"',
             "private_key",
@@ -123,6 +137,11 @@ def test_labelled_values_in_other_shapes_and_languages_are_found(text, kind):
         "    token = build_reset_token(user, ttl=3600)",
         "the allow-list is 10.20.0.0/16 plus 192.168.0.0/24",
         "stock sync fails for SKU 512-40-2231",
+        "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set it in .env}",
+        "administrator_login_password = var.db_password",
+        "export TOKEN=$(vault read -field=token kv/partner-api)",
+        "replace https://hooks.slack.com/services/XXXXXXXXX/XXXXXXXXX/XXXXXXXXXXXXXXXXXXXXXXXX with yours",
+        "the typed card 4929 7549 1931 1402 fails the checksum",
     ],
 )
 def test_placeholders_key_headers_code_networks_and_skus_are_not_secrets(text):

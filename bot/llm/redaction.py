@@ -67,6 +67,11 @@ _PLACEHOLDER_PART = (
     r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,}|[A-Za-z]{1,12}[_-](?:[xX]{6,}|\*{4,}|\.{3}|…))"
 )
 _PLACEHOLDER = re.compile(rf"^(?:{_PLACEHOLDER_PART}(?::{_PLACEHOLDER_PART})?|.*[*•]{{4,}}.*)$")
+# A value that points at the secret rather than holding it: "${DB_PASSWORD:?…}", "$(vault read …)",
+# "var.db_password", "{{ vault_x }}", "kv/data/payroll:app".
+_REFERENCE = re.compile(
+    r"^(?:\$[{(]|\{\{|(?:var|local|data|module|each|self|secrets|vars|env)\.[\w.]+$|[a-z0-9_-]+(?:/[a-z0-9_:.-]+)+$)"
+)
 
 # The line after a private key's first line, when the key itself is there: base64, after any
 # "Proc-Type:"-style headers; in JSON, after an escaped line break; in a paste that lost its
@@ -108,6 +113,8 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
             r"|outlook\.office(?:365)?\.com/webhook/[^\s\"'<>]{20,}"
             r"|hooks\.zapier\.com/hooks/catch/\d+/[A-Za-z0-9]+/?"
             r"|[a-z0-9-]+\.[a-z0-9-]+\.logic\.azure\.com(?::443)?/workflows/[0-9a-f]{20,}[^\s\"'<>]*"
+            r"|[\w.-]+/hooks/[a-z0-9]{26}(?![A-Za-z0-9])"
+            r"|chat\.googleapis\.com/v1/spaces/[\w-]+/messages\?key=[\w-]+&token=[\w-]+"
             r"|[a-z0-9.-]+\.api\.powerplatform\.com(?::443)?/powerautomate/automations/direct/workflows/[^\s\"'<>]{20,})"
         ),
     ),
@@ -116,8 +123,8 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
         "auth_header",
         re.compile(r"(?i)\b(?:authorization\s*:\s*)?(?:basic|bearer|token)\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})"),
     ),
-    ("auth_header", re.compile(r"(?i)(?:curl\b[^\n]*?)\s(?:-u|--user)\s+['\"]?(?P<secret>[^\s:'\"]+:[^\s'\"]+)")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("auth_header", re.compile(r"(?i)(?:curl\b[^\n]*?)\s(?:-u|--user)\s+['\"]?(?P<secret>[^\s:'\"]+:['\"]?[^\s'\"]+)")),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.\s*[A-Za-z0-9_-]{8,}\.\s*[A-Za-z0-9_-]{8,}")),
     (
         "api_key",
         re.compile(
@@ -158,8 +165,9 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
     (
         "password",
         re.compile(
-            r"(?i)\b(?:password|passphrase|passcode|pin|[\w-]*passwort|mot de passe|contrase[ñn]a|senha|wachtwoord)\b"
-            r"(?:\s+[\w-]+){0,6}?(?:\s+(?:is|was|ist(?:\s+jetzt)?|est|es|é|=)\s+|\s*[:=]\s*|\s+(?=[`'\"]))[`'\"]?"
+            r"(?i)\b(?:password|passphrase|passcode|pin|[\w-]*passwort|mot de passe|contrase[ñn]a|senha|wachtwoord|"
+            r"palavra-passe|lösenord\w*|has[łl]o|has[łl]a|salasana|adgangskode|kodeord)\b"
+            r"(?:\s+[\w-]+){0,6}?(?:\s+(?:is|was|ist(?:\s+jetzt)?|est|es|é|è|e'|är|er|jest|to|=)\s+|\s*[:=]\s*|\s+(?=[`'\"]))[`'\"]?"
             r"(?P<secret>(?=\S*[\d!@#$%^&*?])(?=\S*[A-Za-z])[^\s'\"`]{6,}?)[`'\"]?(?=[\s.,;)]|$)"
         ),
     ),
@@ -210,8 +218,10 @@ _KEY_BODY = re.compile(r"[ A-Z-]*" + _BODY_LINE)
 
 
 def _filler(value: str) -> bool:
-    """A documentation value: "ghp_XXXXXXXX…", "AKIA0000000000000000", "sk-********"."""
-    return bool(re.search(r"([xX*0•.])\1{7,}", value)) and len(set(value)) <= 8
+    """A documentation value: "ghp_XXXXXXXX…", "AKIA0000000000000000", a webhook URL whose
+    token parts are all X: runs of one filler character make up most of it."""
+    filled = sum(len(m.group(0)) for m in re.finditer(r"([xX*0•])\1{5,}", value))
+    return filled >= 8 and filled >= 0.5 * len(re.findall(r"[A-Za-z0-9*•]", value))
 
 
 def _lines(text: str):
@@ -224,11 +234,11 @@ def _lines(text: str):
 # --- personal data ---------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"(?<![\w.+/-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \n]?[A-Z0-9]{4}){2,7}(?:[ \n]?[A-Z0-9]{1,4})?\b")  # Slack may wrap it
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _SSN = re.compile(r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])")
 _SSN_LABELLED = re.compile(
-    r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*(\d{3})[ -]?(\d{2})[ -]?(\d{4})\b"
+    r"(?i)\b(?:ssn|social security(?: number| no\.?)?)\s*(?:is|:|#)?\s*(\d{3})[ -]?\s*(\d{2})[ -]?\s*(\d{4})\b"
 )
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\w.]|/\d)")
 _IPV6 = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/\d{1,3})?(?![\w:]|/\d)")
@@ -246,15 +256,16 @@ _ID_CONTEXT = re.compile(
 _DOB = re.compile(
     r"(?i)\b(?:date of birth|d\.?o\.?b\.?|born(?: on)?|birth ?date|birthday|geburtsdatum|geboren am|"
     r"date de naissance|n[ée]e? le|fecha de nacimiento|geboortedatum|geboren op|data di nascita|"
-    r"data de nascimento)(?:\s+[\w'’-]+){0,4}?[\"']?\s*(?:is|:|-|=)?\s*[\"']?"
+    r"data de nascimento|data urodzenia|urodzon[ya]|födelsedatum|född|fødselsdato|syntymäaika)"
+    r"(?:\s+[\w'’()-]+){0,6}?[\"'`]?\s*(?:is|as|was|:|-|=)?\s*[\"'`]?"
     r"(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?[^\W\d_]{3,10},?\s+(?:de\s+)?\d{4}"
     r"|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4})"
 )
 _PASSPORT = re.compile(
-    r"(?i)\b(?:passport|reisepass|passeport|pasaporte|paspoort|passaporto|passnummer)"
+    r"(?i)\b(?:passport|reisepass|passeport|pasaporte|passaporte|paspoort|passaporto|passnummer|paszport\w*|pass nr)"
     r"(?:[\s_-]*(?:number|no\.?|nr\.?|#|num\.?|nummer|n°|numéro|número|numero))?"
-    r"(?:[\s,]+[\w'’-]+){0,8}?"
-    r"\s*(?:is|:)?\s*((?=(?:[A-Z]*\d){4})[A-Z0-9]{6,9})\b"
+    r"(?:[\s,:]+[\w'’.º°#-]+){0,8}?"
+    r"\s*(?:is|:)?\s*[`'\"]?((?=(?:[A-Z]*\d){4})[A-Z0-9]{6,9})\b"
 )
 
 
@@ -279,7 +290,7 @@ def _iban_ok(candidate: str) -> bool:
     except ImportError:  # pragma: no cover - a declared dependency
         return False
     # The mod-97 check digits; a country's own BBAN rules are stricter than a detector needs.
-    return iban.is_valid(candidate, check_country=False)
+    return iban.is_valid(re.sub(r"\s", "", candidate), check_country=False)
 
 
 def _personal(text: str) -> list[Finding]:
@@ -343,9 +354,12 @@ def _phones(text: str) -> list[Finding]:
                 after = text[match.end] if match.end < len(text) else " "
                 if (
                     len(digits) < (8 if international else 9)
+                    or len(digits) > 15  # longer than any phone number (E.164): a card, an account
                     or re.fullmatch(r"\d{1,4}(?: \d{3})+", raw)  # "1 000 000 000", "2026 2027"
                     or re.search(r"\d+\.\d+\.\d+\.\d+", raw)  # an address or a version
                     or before in "-/#"
+                    or re.search(r"\d[ .-]?$", text[max(0, match.start - 2) : match.start])
+                    or re.match(r"[ .-]?\d", text[match.end : match.end + 2])  # inside a longer number
                     or before.isalpha()
                     or after in "-/"
                     or after.isalpha()
@@ -368,7 +382,9 @@ def find_sensitive(text: str) -> list[Finding]:
     for kind, pattern in _SECRET_PATTERNS:
         for m in pattern.finditer(text):
             secret = next((v for k, v in m.groupdict().items() if k.startswith("secret") and v is not None), None)
-            if secret is not None and _PLACEHOLDER.match(secret.strip("'\"")):
+            if secret is not None and (
+                _PLACEHOLDER.match(secret.strip("'\"")) or _REFERENCE.match(secret.strip("'\"`"))
+            ):
                 continue
             if _filler(m.group()):
                 continue
