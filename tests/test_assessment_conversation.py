@@ -178,3 +178,11 @@ def test_corrections_conclusions_and_limits_are_read_as_meant(service, question,
 )
 def test_undecided_replies_are_unsure(service, question, reply):
     assert service.interpret_reply(question, reply).value == "unsure"
+
+
+@pytest.mark.parametrize(
+    "reply", ["sure, we have loads of GPUs lying around... not", "yeah sure, we have a whole MLOps team"]
+)
+def test_a_sarcastic_yes_is_asked_about(service, reply):
+    found = service.interpret_reply("mlops_expertise", reply)
+    assert found.value == "yes" and found.confirm, found.why

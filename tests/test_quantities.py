@@ -67,3 +67,6 @@ def test_a_head_count_beside_a_rate_is_the_team_and_a_rate_per_person_is_multipl
     assert _volume("about 40 engineers, 30 requests each a day") == [("requests", 1_200)]
     assert _volume("500 employees, maybe 20 queries per person per day") == [("requests", 10_000)]
     assert _volume("200 users") == [("users", 200)]  # alone, a head count is still read
+    # the rate first, the head count after; "one" before a unit is an amount
+    assert _volume("roughly one request per employee per week, we have 400 employees") == [("requests", 57)]
+    assert _volume("one department, maybe 200 ppl") == [("users", 200)]

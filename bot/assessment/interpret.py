@@ -67,7 +67,8 @@ _HEDGES = re.compile(
 )
 # Marks of irony or sarcasm ("sure, if you count me watching a course 🙃").
 _IRONY = re.compile(
-    r"\b(if you count|yeah right|as if|sure jan)\b|^\W*oh,? (sure|yes|yeah|totally)\W+\w+|🙃|🙄|😏|\s/s$"
+    r"\b(if you count|yeah right|as if|sure jan)\b|^\W*oh,? (sure|yes|yeah|totally)\W+\w+|^\W*yeah,? sure\b|"
+    r"(\.\.\.|…|\s)\s*not[.!]*$|🙃|🙄|😏|\s/s$"
 )
 # Words that soften an otherwise clear reply: it still counts, after a confirmation.
 _SOFTENERS = re.compile(r"\b(maybe|probably|perhaps|i think|i guess|i suppose|might|possibly|likely)\b")

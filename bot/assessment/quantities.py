@@ -7,7 +7,7 @@ Pure: ``today`` is passed in, so "by Q3" means the same thing in a test as on th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 # Vague amounts read as their typical value: "a few thousand" is closer to 3,000 than to 1,000.
@@ -283,13 +283,19 @@ def volumes(text: str) -> list[Quantity]:
     text = _FIGURES.sub(lambda m: f"${3 * 10 ** (_DIGITS[m.group(1).lower()] - 1):d}", text)  # figures are money
     found: list[Quantity] = []
     periodic: list[bool] = []
+    per_person: list[bool] = []
     last_unit = None
     skip_to = -1
     for match in _AMOUNT.finditer(text):
         if match.start() < skip_to:
             continue
-        if match.group("vague") and match.group("vague").lower() in ("a", "an", "one") and not match.group("vscale"):
-            continue  # "a day", "an hour": a period, not an amount
+        if (
+            match.group("vague")
+            and match.group("vague").lower() in ("a", "an", "one")
+            and not match.group("vscale")
+            and not (match.group("vague").lower() == "one" and _unit_after(text[match.end() :].split(",")[0][:20]))
+        ):
+            continue  # "a day", "an hour": a period, not an amount ("one request a week" is one)
         amount = _number(match)
         if amount is None:
             continue
@@ -323,12 +329,14 @@ def volumes(text: str) -> list[Quantity]:
             continue
         last_unit = unit
         per_day = amount * per if per is not None and unit != "users" else amount
-        people = [q for q in found if q.unit == "users"]
-        if unit != "users" and per is not None and people and _PER_PERSON.match(rest):
-            # "40 engineers, 30 requests each a day": the rate is per person.
-            per_day *= people[-1].amount
         found.append(Quantity(unit, per_day, text[match.start() : end + 30].strip(), estimated))
         periodic.append(per is not None or unit == "users")
+        per_person.append(unit != "users" and per is not None and bool(_PER_PERSON.match(rest)))
+    people = [q.amount for q in found if q.unit == "users"]
+    if people:
+        # "40 engineers, 30 requests each a day", "one request per employee a week, 400 of us":
+        # the rate is per person.
+        found = [replace(q, amount=q.amount * people[0]) if each else q for q, each in zip(found, per_person)]
     if any(periodic):
         # "80k tickets a day, each needs several calls": a count without a period beside a
         # rate is a per-item detail, not a second volume.
