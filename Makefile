@@ -40,7 +40,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 ## make check: lint, then the fast lane: every test that starts no server and no process (tests/conftest.py
-## marks the others slow). Under 90 s on 2 cores.
+## marks the others slow). About 2 minutes on 2 cores.
 check: lint
 	$(BIN)/python -m pytest -q -m "not slow"
 

@@ -577,7 +577,7 @@ def assess_what_if(ctx: click.Context, change: str, session_id: str | None, as_j
             raise click.ClickException("No finished assessment to re-run: run 'advisor assess' first.")
         session_id = finished[0].id
     try:
-        copy = service.assessment_what_if(session_id, user, question_id, value)
+        copy = service.assessment_what_if(session_id, user, question_id, value, how="cli")
     except AssessmentError as exc:
         raise click.ClickException(exc.message) from None
     report = service.assessment_report(copy.answers)

@@ -554,9 +554,12 @@ class AdvisorService:
         """ "No, not that" to a "Did you mean …?"; refused when it is from an older question."""
         return self.sessions.reject_pending(session_id, user, step)
 
-    def assessment_what_if(self, session_id: str, user: str, question_id: str, value: str) -> Session:
-        """A finished assessment re-run with one answer changed, stored as a new result."""
-        return self.sessions.what_if(session_id, user, question_id, value)
+    def assessment_what_if(
+        self, session_id: str, user: str, question_id: str, value: str, how: str = "button"
+    ) -> Session:
+        """A finished assessment re-run with one answer changed, stored as a new result; ``how``
+        records where the change came from (a Slack button or the CLI)."""
+        return self.sessions.what_if(session_id, user, question_id, value, how)
 
     # --- knowledge ---------------------------------------------------------------------------
 

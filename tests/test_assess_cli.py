@@ -169,6 +169,8 @@ def test_cli_what_if_reruns_a_copy_and_keeps_the_original(built_index):
     history = json.loads(_cli("assess", "history", "--json", home=home, user=user).stdout)
     kept = next(h for h in history if h["id"] == original["id"])
     assert {a["question_id"]: a["value"] for a in kept["answers"]}["mlops_expertise"] == "no"
+    copy = next(h for h in history if h["id"] == rerun["session"])
+    assert {a["question_id"]: a["how"] for a in copy["answers"]}["mlops_expertise"] == "cli"
 
     text = _cli("assess", "what-if", "timeline=months", "--session", original["id"], home=home, user=user)
     assert text.returncode == 0 and "the original is kept" in text.stdout and "Recommendation:" in text.stdout

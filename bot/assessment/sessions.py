@@ -471,7 +471,7 @@ class AssessmentSessions:
 
     # ------------------------------------------------------------- what if
 
-    def what_if(self, session_id: str, user: str, question_id: str, value: str) -> Session:
+    def what_if(self, session_id: str, user: str, question_id: str, value: str, how_changed: str = "button") -> Session:
         """A finished copy of a finished session with one answer changed, scored now; the
         original is left as it was."""
         framework = self.provider.get()
@@ -514,7 +514,7 @@ class AssessmentSessions:
             for qid, v in answers.items():
                 conn.execute(
                     "INSERT INTO assessment_answers (session_id, question_id, value, how, at) VALUES (?, ?, ?, ?, ?)",
-                    (copy_id, qid, v, "button" if qid == question_id else how.get(qid, "button"), now),
+                    (copy_id, qid, v, how_changed if qid == question_id else how.get(qid, "button"), now),
                 )
             conn.execute(
                 "INSERT INTO assessment_what_if (session_id, parent_id, question_id, from_value,"

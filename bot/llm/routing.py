@@ -78,6 +78,10 @@ class Router:
     def route(self, texts: Iterable[str], hits: Sequence) -> Route:
         reason = sensitivity(texts, hits)
         primary = self.primary_spec
+        if primary.kind == "extractive" and self.local_spec is None:
+            # Nothing leaves the process either way; the sensitivity is kept for the audit, not
+            # worded as a missing self-hosted model.
+            return Route(None, "extractive", "no model configured" + (f" ({reason})" if reason else ""), bool(reason))
         if reason is None:
             if primary.kind == "extractive":
                 return Route(None, "extractive", "no model configured", False)
