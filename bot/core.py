@@ -664,11 +664,8 @@ class AdvisorService:
         )
 
     def _framework_status(self) -> str:
-        path = self.settings.framework_path
-        if not path.exists():
-            return f"none: no {path.name} in the knowledge folder (assessments are unavailable)"
-        error = self.frameworks.last_error
-        return f"{path.resolve()}" + (f" (the last valid version is in use: {error.reason})" if error else "")
+        exists = self.settings.framework_path.exists()
+        return framework_status(self.settings, self.frameworks.last_error if exists else None)
 
 
 def status_fields(settings: Settings, **state) -> dict:
@@ -687,6 +684,14 @@ def status_fields(settings: Settings, **state) -> dict:
     }
 
 
+def framework_status(settings: Settings, last_error=None) -> str:
+    """The framework file in use, its absence, or the error that keeps its last valid version."""
+    path = settings.framework_path
+    if not path.exists():
+        return f"none: no {path.name} in the knowledge folder (assessments are unavailable)"
+    return f"{path.resolve()}" + (f" (the last valid version is in use: {last_error.reason})" if last_error else "")
+
+
 def status_before_any_state(settings: Settings) -> dict | None:
     """The status of a home that does not exist yet, without creating it (a status check must
     not leave a ``.advisor`` folder behind in whatever folder it was run from); None when there
@@ -694,11 +699,8 @@ def status_before_any_state(settings: Settings) -> dict | None:
     home = Path(settings.home)
     if home.exists() or settings.chroma_url:
         return None
-    framework = settings.framework_path
     return status_fields(
         settings,
         store=f"none yet: {home.resolve()} does not exist ('advisor ingest' creates it)",
-        framework=str(framework.resolve())
-        if framework.exists()
-        else f"none: no {framework.name} in the knowledge folder",
+        framework=framework_status(settings),
     )

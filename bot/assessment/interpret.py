@@ -2,10 +2,10 @@
 
 In order, first hit wins: an option number; an option's name word for word; an opening answer
 taken back ("yes — wait, no, sorry") → the correction; a last sentence that names the answer
-after the context ("… So months."); a hedge ("not sure", "depends") → unsure; a quantity with a unit against the question's ranges; a reply
-that opens with an option's name ("small, it's a prototype"); then meaning, by embedding
-similarity to each option's label, description and examples plus a bonus for the option's
-declared `cues` ("vllm", "terminolog*"), where a reply that denies the topic ("nobody here has
+after the context ("… So months."); a hedge ("not sure", "depends") → unsure; a quantity with a
+unit against the question's ranges; a reply that opens with an option's name ("small, it's a
+prototype"); then meaning, by embedding similarity to each option's label, description and
+examples plus a bonus for the option's declared `cues` ("vllm", "terminolog*"), where a reply that denies the topic ("nobody here has
 run models") means the option declared to negate it, a name or cue just after a denial ("not
 specialized", "not MLOps-level") rules that option out (and asks), cues of two answers mean "not
 sure", and "Not sure" needs a word of doubt to win by meaning. A match by meaning that no cue
@@ -256,8 +256,17 @@ class Interpreter:
     def interpret(self, question: Question, text: str) -> Interpretation:
         text = check_reply(text)
         phrase = _clean(text, _polar(question) is not None)
-        steps = (self._number, self._exact, self._corrected, self._concluded, self._hedge, self._quantity)
-        for step in (*steps, self._leading, self._meaning):
+        steps = (
+            self._number,
+            self._exact,
+            self._corrected,
+            self._concluded,
+            self._hedge,
+            self._quantity,
+            self._leading,
+            self._meaning,
+        )
+        for step in steps:
             found = step(question, text, phrase)
             if found is not None:
                 if found.value is None or found.confirm or step in (self._number, self._exact, self._corrected):
@@ -281,12 +290,8 @@ class Interpreter:
         return None
 
     def _exact(self, question: Question, text: str, phrase: str) -> Interpretation | None:
-        plain = _INTENSIFIERS.sub("", phrase)
-        for option in question.options:
-            names = _names(option)
-            if phrase in names or plain in names:
-                return Interpretation(option.value, 1.0, f"“{phrase}” names the option “{option.label}”")
-        return None
+        option = _option_named(question, phrase)
+        return Interpretation(option.value, 1.0, f"“{phrase}” names the option “{option.label}”") if option else None
 
     def _corrected(self, question: Question, text: str, phrase: str) -> Interpretation | None:
         """ "yes — wait, no, sorry, I was thinking of another team": an opening answer taken back.
@@ -519,12 +524,18 @@ class Interpreter:
         return scores, cued
 
 
+def _option_named(question: Question, words: str) -> Option | None:
+    """The option whose value, label or synonym ``words`` are (intensifiers aside: "very low")."""
+    plain = _INTENSIFIERS.sub("", words)
+    return next((o for o in question.options if words in _names(o) or plain in _names(o)), None)
+
+
 def _named(question: Question, words: str) -> Option | None:
-    """The option ``words`` name (its value, label or a synonym; yes or no for a yes/no question)."""
-    words = _INTENSIFIERS.sub("", normalize_phrase(words)).strip(" .,!;:-")
-    for option in question.options:
-        if words in _names(option):
-            return option
+    """The option ``words`` name: its value, label or a synonym, or yes or no for a yes/no question."""
+    words = normalize_phrase(words).strip(" .,!;:-")
+    option = _option_named(question, words)
+    if option is not None:
+        return option
     polar = _polar(question)
     if polar is not None and words in _AFFIRM:
         return polar[0]

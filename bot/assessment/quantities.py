@@ -455,7 +455,7 @@ def durations(text: str, today: date) -> list[Quantity]:
     ):
         month = _MONTH_NAMES[match.group(1) or match.group(4)]
         day = int(match.group(2) or match.group(3))
-        if not 1 <= day <= _last_day(2028, month).day:
+        if not 1 <= day <= _last_day(2028, month).day:  # a leap year: 29 February is a day
             continue
         year = int(match.group(5)) if match.group(5) else today.year
         when = date(year, month, min(day, _last_day(year, month).day))

@@ -64,7 +64,7 @@ class Finding:
 
 _PLACEHOLDER_PART = (
     r"(?:<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{[^}]*\}\}|\*+|[xX]+|\.\.\.|…|changeme|"
-    r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,}|[A-Za-z]{1,12}[_-](?:[xX]{6,}|\*{4,}|\.{3}|…))"
+    r"(?i:your)[-_][\w-]*|example|[A-Z][A-Z_]{2,}|[A-Za-z]{1,12}[_-](?:\.{3}|…))"
 )
 _PLACEHOLDER = re.compile(rf"^(?:{_PLACEHOLDER_PART}(?::{_PLACEHOLDER_PART})?|.*[*•]{{4,}}.*)$")
 # A value that points at the secret rather than holding it: "${DB_PASSWORD:?…}", "$(vault read …)",
@@ -79,6 +79,12 @@ _REFERENCE = re.compile(
 _BODY_LINE = (
     r"(?:(?:[ \t]*(?:\r?\n|\\[nr]))+(?:\s*[A-Za-z-]+:[^\n]*\n)*\s*[A-Za-z0-9+/=]{4,}(?=[\s\"']|\\[nr]|$)"
     r"|[ \t]+[A-Za-z0-9+/=]{40})"  # pasted into one line
+)
+
+# "Password" in the languages people paste in.
+_PASSWORD_WORDS = (
+    r"password|[\w-]*passwort|kennwort|mot de passe|mdp|contrase[ñn]a|senha|palavra-passe|wachtwoord|"
+    r"parola d'ordine|lösenord\w*|has[łl][oa]|salasana|adgangskode|kodeord"
 )
 
 _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
@@ -153,20 +159,18 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
             r"(?![\w.\[\]'\"]*\(|!|(?:os\.environ|process\.env|env\.|settings\.|config\.)\b)(?P<secret>[^\s'\",;`]{6,})"
         ),
     ),
+    # On a command line: mysql -pSECRET, sshpass -p SECRET, PGPASSWORD=SECRET.
     (
         "password",
-        re.compile(
-            r"(?:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?\s-p(?P<secret>[^\s'\"`]{3,})"
-            r"|\bsshpass\s+-p\s*['\"]?(?P<secret2>[^\s'\"`]{3,})"
-            r"|\b[A-Z][A-Z0-9]*(?:PASSWORD|PASSWD|PASS)\s*=\s*['\"]?(?P<secret3>[^\s'\"`]{4,}))"
-        ),
+        re.compile(r"\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?\s-p(?P<secret>[^\s'\"`]{3,})"),
     ),
+    ("password", re.compile(r"\bsshpass\s+-p\s*['\"]?(?P<secret>[^\s'\"`]{3,})")),
+    ("password", re.compile(r"\b[A-Z][A-Z0-9]*(?:PASSWORD|PASSWD|PASS)\s*=\s*['\"]?(?P<secret>[^\s'\"`]{4,})")),
     # "the password for the staging admin is Winter2026!": a value that looks like one.
     (
         "password",
         re.compile(
-            r"(?i)\b(?:password|passphrase|passcode|pin|[\w-]*passwort|mot de passe|contrase[ñn]a|senha|wachtwoord|"
-            r"palavra-passe|lösenord\w*|has[łl]o|has[łl]a|salasana|adgangskode|kodeord)\b"
+            rf"(?i)\b(?:passphrase|passcode|pin|{_PASSWORD_WORDS})\b"
             r"(?:\s+[\w-]+){0,6}?(?:\s+(?:is|was|ist(?:\s+jetzt)?|est|es|é|è|e'|är|er|jest|to|=)\s+|\s*[:=]\s*|\s+(?=[`'\"]))[`'\"]?"
             r"(?P<secret>(?=\S*[\d!@#$%^&*?])(?=\S*[A-Za-z])[^\s'\"`]{6,}?)[`'\"]?(?=[\s.,;)]|$)"
         ),
@@ -174,7 +178,7 @@ _SECRET_PATTERNS: list[tuple[str, re.Pattern]] = [
     (
         "password",
         re.compile(
-            r"(?i)\b(?:password|passwort|kennwort|mot de passe|mdp|contrase[ñn]a|senha|wachtwoord|parola d'ordine)"
+            rf"(?i)\b(?:{_PASSWORD_WORDS})"
             r"\s+(?P<secret>(?=\S*\d)(?=\S*[a-z])(?=\S*[A-Z])(?=\S*[^\w\s])[^\s'\"`]{8,}?)(?=[\s,;)]|[.,;]?$)"
         ),
     ),
@@ -381,7 +385,7 @@ def find_sensitive(text: str) -> list[Finding]:
     candidates: list[Finding] = []
     for kind, pattern in _SECRET_PATTERNS:
         for m in pattern.finditer(text):
-            secret = next((v for k, v in m.groupdict().items() if k.startswith("secret") and v is not None), None)
+            secret = m.groupdict().get("secret")
             if secret is not None and (
                 _PLACEHOLDER.match(secret.strip("'\"")) or _REFERENCE.match(secret.strip("'\"`"))
             ):
